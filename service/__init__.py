@@ -1,0 +1,1 @@
+"""massage-estimator: price a massage-therapy session before the visit."""

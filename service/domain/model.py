@@ -1,0 +1,366 @@
+"""The rule model, the clinic profile, the request and the estimate, as plain frozen dataclasses.
+
+Rule files (payer_rules/) are parsed into these by service.rulefiles; the cost engine reads
+only these. Money is integer cents (service.domain.money), rates are Decimals.
+Every rule value keeps a `ref` path (e.g. "plans.acme-ppo-gold.in_network.allowed.97124") so
+an estimate can say which rule row produced each figure.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from service.domain.money import Cents
+
+SELF_PAY_PLAN_ID = "self-pay"
+
+
+class UnitMethod(enum.Enum):
+    CMS_8_MINUTE = "cms_8_minute"
+    AMA_PER_CODE = "ama_per_code"
+    PER_VISIT_FLAT = "per_visit_flat"
+
+
+class ReferralKind(enum.Enum):
+    NONE = "none"
+    PHYSICIAN_REFERRAL = "physician_referral"
+    PRESCRIPTION = "prescription"
+    INTEGRATIVE_CARE_PLAN = "integrative_care_plan"
+
+
+class Network(enum.Enum):
+    IN = "in"
+    OUT = "out"
+
+
+class Injury(enum.Enum):
+    NONE = "none"
+    AUTO = "auto"
+    WORK = "work"
+
+
+class CoverageBasis(enum.Enum):
+    SELF_PAY = "self_pay"
+    MEDICAL_NECESSITY = "medical_necessity"
+    INTEGRATIVE_CARE_PROGRAM = "integrative_care_program"
+    SUPPLEMENTAL_BENEFIT = "supplemental_benefit"
+
+
+class PeriodKind(enum.Enum):
+    CALENDAR_YEAR = "calendar_year"
+    PLAN_YEAR = "plan_year"
+
+
+class LineItemKind(enum.Enum):
+    ALLOWED = "allowed"
+    COPAY = "copay"
+    DEDUCTIBLE = "deductible"
+    COINSURANCE = "coinsurance"
+    PLAN_PAYMENT = "plan_payment"
+    NOT_COVERED = "not_covered"
+    BALANCE_BILLING = "balance_billing"
+
+
+# ---------------------------------------------------------------------------- rules
+
+
+@dataclass(frozen=True)
+class BenefitPeriodRule:
+    """Limits, deductible and maximum run per calendar year or per plan year."""
+
+    kind: PeriodKind
+    start_month: int = 1
+    start_day: int = 1
+
+    def period_containing(self, day: date) -> tuple[date, date]:
+        """First and last day of the benefit period that contains `day`."""
+        if self.kind is PeriodKind.CALENDAR_YEAR:
+            return date(day.year, 1, 1), date(day.year, 12, 31)
+        start = _anniversary(day.year, self.start_month, self.start_day)
+        if start > day:
+            start = _anniversary(day.year - 1, self.start_month, self.start_day)
+        next_start = _anniversary(start.year + 1, self.start_month, self.start_day)
+        return start, next_start - timedelta(days=1)
+
+
+def _anniversary(year: int, month: int, day: int) -> date:
+    """The plan-year start in `year`; a Feb 29 start falls on Feb 28 in common years."""
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return date(year, month, 28)
+
+
+@dataclass(frozen=True)
+class CodeRate:
+    """Allowed amount per unit of a CPT code; `later_units` for the 2nd and later units of a
+    visit (multiple-procedure reduction), equal to `first_unit` when the plan has none."""
+
+    first_unit: Cents
+    later_units: Cents
+    ref: str
+
+
+@dataclass(frozen=True)
+class NetworkTerms:
+    """What a plan pays and the patient shares, for one network (in or out).
+
+    `covered` False means the plan says it does not cover this network at all (as opposed to
+    a plan that has no terms for the network, which is modelled as None on PlanRules and
+    makes the estimate unavailable).
+    """
+
+    covered: bool
+    ref: str
+    allowed: Mapping[str, CodeRate] = field(default_factory=dict)
+    per_visit_allowed: Cents | None = None  # flat allowed per visit (UnitMethod.PER_VISIT_FLAT)
+    copay: Cents | None = None
+    deductible_applies: bool = False
+    deductible: Cents = 0
+    coinsurance: Decimal = Decimal(0)  # 0.20 for 20%
+    out_of_pocket_max: Cents | None = None  # None: no maximum
+    balance_billing: bool = False
+
+
+@dataclass(frozen=True)
+class ReferralRule:
+    """Which referral or prescription the plan accepts and for how long it stays valid."""
+
+    required: bool
+    accepted_kinds: frozenset[ReferralKind] = frozenset()
+    valid_days: int = 90
+
+
+@dataclass(frozen=True)
+class VisitLimit:
+    """Visits per benefit period; `shared_with` names other services drawing on the same
+    bucket (e.g. chiropractic), so the client's `visits_used` counts them too."""
+
+    visits: int
+    shared_with: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PlanRules:
+    """Everything the cost engine needs to know about one plan in one rule-set version."""
+
+    plan_id: str
+    plan_name: str
+    coverage_basis: CoverageBasis
+    benefit_period: BenefitPeriodRule
+    covered_session_types: frozenset[str]  # expanded from groups by the loader
+    referral: ReferralRule
+    qualifying_diagnosis_prefixes: tuple[str, ...]
+    unit_method: UnitMethod
+    max_units_per_visit: int | None
+    in_network: NetworkTerms
+    out_of_network: NetworkTerms | None  # None: no out-of-network terms -> unavailable
+    visit_limit: VisitLimit | None
+    prior_authorization_from_visit: int | None  # 13 = required from the 13th visit on
+    excluded_injuries: frozenset[Injury]
+    hsa_eligible: bool
+    ref: str  # e.g. "plans.acme-ppo-gold"
+
+    def terms_for(self, network: Network) -> NetworkTerms | None:
+        return self.in_network if network is Network.IN else self.out_of_network
+
+
+@dataclass(frozen=True)
+class RuleSetVersion:
+    """One immutable published version of a payer's rule set: the plans it defines and the
+    dates of service it applies to, plus when it became known (for replay)."""
+
+    payer_id: str
+    payer_name: str
+    version: str
+    effective_from: date
+    effective_to: date | None  # None: open-ended
+    plans: tuple[PlanRules, ...]
+    checksum: str
+    published_at: datetime
+    published_by: str = ""
+    note: str = ""
+    source: str = ""  # the file or upload it came from
+
+    def covers(self, day: date) -> bool:
+        return self.effective_from <= day and (self.effective_to is None or day <= self.effective_to)
+
+    def plan(self, plan_id: str) -> PlanRules | None:
+        for plan in self.plans:
+            if plan.plan_id == plan_id:
+                return plan
+        return None
+
+    def label(self) -> str:
+        return f"{self.payer_id} {self.version}"
+
+
+# ---------------------------------------------------------------------------- clinic
+
+
+@dataclass(frozen=True)
+class SessionType:
+    name: str
+    group: str  # "relaxation" or "therapeutic"
+    cpt_code: str
+
+
+@dataclass(frozen=True)
+class CashPrice:
+    minutes: int
+    price: Cents
+
+
+@dataclass(frozen=True)
+class Clinic:
+    """The clinic's own profile and prices: who it is (for Good Faith Estimates), what it
+    charges per unit (for units a plan does not cover and for balance billing), and its
+    whole-session cash prices (for sessions a plan does not cover, and self-pay)."""
+
+    name: str
+    npi: str
+    tin: str
+    address_lines: tuple[str, ...]
+    charge_per_unit: Mapping[str, Cents]  # CPT code -> charge per 15-minute unit
+    session_types: Mapping[str, SessionType]
+    cash_prices: Mapping[str, tuple[CashPrice, ...]]  # group -> ascending by minutes
+    ref: str = "clinic"
+
+    def cash_price(self, session_type: str, minutes: int) -> CashPrice | None:
+        """The price of the shortest listed length at least `minutes` long; None when the
+        session is longer than every listed length (no cash price: estimate unavailable)."""
+        group = self.session_types[session_type].group
+        for price in self.cash_prices.get(group, ()):
+            if price.minutes >= minutes:
+                return price
+        return None
+
+    def groups(self) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for st in self.session_types.values():
+            out.setdefault(st.group, []).append(st.name)
+        return out
+
+
+# ---------------------------------------------------------------------------- request
+
+
+@dataclass(frozen=True)
+class Accumulators:
+    """What the client has used this benefit period (for the request's network)."""
+
+    deductible_met: Cents = 0
+    out_of_pocket_met: Cents = 0
+    visits_used: int = 0
+
+
+@dataclass(frozen=True)
+class SessionRequest:
+    """One session to price, already parsed; validation names fields like the proto does."""
+
+    plan_id: str
+    session_type: str
+    minutes: int
+    date_of_service: date
+    referral_kind: ReferralKind = ReferralKind.NONE
+    referral_date: date | None = None
+    diagnosis_codes: tuple[str, ...] = ()
+    network: Network = Network.IN
+    injury: Injury = Injury.NONE
+    accumulators: Accumulators = Accumulators()
+    prior_authorization_on_file: bool = False
+
+    @property
+    def is_self_pay(self) -> bool:
+        return self.plan_id == SELF_PAY_PLAN_ID
+
+
+# ---------------------------------------------------------------------------- estimate
+
+
+@dataclass(frozen=True)
+class Reason:
+    code: str
+    message: str
+    rule_ref: str = ""
+
+
+@dataclass(frozen=True)
+class Requirement:
+    code: str  # PRESCRIPTION, REFERRAL, PRIOR_AUTHORIZATION, LETTER_OF_MEDICAL_NECESSITY
+    message: str
+
+
+@dataclass(frozen=True)
+class LineItem:
+    kind: LineItemKind
+    description: str
+    amount: Cents
+    rule_ref: str = ""
+    cpt_code: str = ""
+    units: int = 0
+    unit_amount: Cents | None = None
+
+
+@dataclass(frozen=True)
+class PatientCost:
+    copay: Cents = 0
+    deductible: Cents = 0
+    coinsurance: Cents = 0
+    not_covered: Cents = 0
+    balance_billing: Cents = 0
+
+    @property
+    def cost_share(self) -> Cents:
+        """The part that counts toward the out-of-pocket maximum."""
+        return self.copay + self.deductible + self.coinsurance
+
+    @property
+    def total(self) -> Cents:
+        return self.cost_share + self.not_covered + self.balance_billing
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """The answer for one session. patient_pays == patient_cost.total and, for the covered
+    units, patient_cost.cost_share + plan_pays == allowed_amount."""
+
+    plan_id: str
+    session_type: str
+    minutes: int
+    date_of_service: date
+    covered: bool
+    coverage_basis: CoverageBasis
+    reasons: tuple[Reason, ...]
+    cpt_code: str
+    unit_method: UnitMethod | None
+    billed_units: int
+    covered_units: int
+    allowed_amount: Cents
+    plan_pays: Cents
+    patient_pays: Cents
+    patient_cost: PatientCost
+    line_items: tuple[LineItem, ...]
+    sessions_remaining: int | None
+    visit_limit: int | None
+    visit_limit_shared_with: tuple[str, ...]
+    prior_authorization_required: bool
+    hsa_eligible: bool
+    missing: tuple[Requirement, ...]
+    rule_version: RuleSetVersion | None
+    benefit_period: tuple[date, date] | None
+    accumulators_after: Accumulators
+    clinic_charge: Cents
+
+
+@dataclass(frozen=True)
+class TreatmentPlanEstimate:
+    sessions: tuple[Estimate, ...]
+    total_patient_pays: Cents
+    total_plan_pays: Cents
+    total_allowed_amount: Cents
+    covered_session_count: int
