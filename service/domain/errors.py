@@ -47,7 +47,11 @@ class PlanNotFoundError(EstimatorError):
     def __init__(self, plan_id: str, suggestions: list[str] | None = None) -> None:
         self.plan_id = plan_id
         self.suggestions = suggestions or []
-        hint = f"; did you mean {' or '.join(repr(s) for s in self.suggestions)}?" if self.suggestions else ""
+        hint = (
+            f"; did you mean {' or '.join(repr(s) for s in self.suggestions)}?"
+            if self.suggestions
+            else ""
+        )
         super().__init__(f"unknown plan {plan_id!r}{hint}")
 
 

@@ -187,7 +187,9 @@ class RuleSetVersion:
     source: str = ""  # the file or upload it came from
 
     def covers(self, day: date) -> bool:
-        return self.effective_from <= day and (self.effective_to is None or day <= self.effective_to)
+        return self.effective_from <= day and (
+            self.effective_to is None or day <= self.effective_to
+        )
 
     def plan(self, plan_id: str) -> PlanRules | None:
         for plan in self.plans:

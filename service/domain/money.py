@@ -27,8 +27,8 @@ def parse_dollars(value: str | int | Decimal) -> Cents:
 
     Raises ValueError with a plain message (rule-file validators show it to the analyst).
     """
-    if isinstance(value, bool) or isinstance(value, float):
-        raise ValueError(f"write money as a string like \"31.00\", not {value!r}")
+    if isinstance(value, (bool, float)):
+        raise ValueError(f'write money as a string like "31.00", not {value!r}')
     try:
         amount = Decimal(str(value).strip().lstrip("$").replace(",", ""))
     except InvalidOperation:

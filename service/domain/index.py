@@ -1,0 +1,92 @@
+"""The in-memory index of published rule versions that answers every quote.
+
+Built once from the published versions (at start, and again whenever a version is
+published) and then only read: no database query per quote. An index is immutable, so a
+server swaps the whole object and a quote never sees a half-loaded one.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from service.domain.errors import NoRuleVersionError, PlanNotFoundError
+from service.domain.model import PlanRules, RuleSetVersion
+
+
+@dataclass(frozen=True)
+class _Entry:
+    version: RuleSetVersion
+    plan: PlanRules
+
+
+class RuleIndex:
+    """Plan id -> the versions that define it, ordered by effective date.
+
+    Choosing a version (docs/rule-format.md): among the versions published at or before
+    `as_of` (default: all) whose effective range contains the date of service, the one with
+    the latest effective_from wins; a later-starting version therefore ends an earlier one's
+    range (a mid-year change). Publishing rejects overlaps that would make this ambiguous.
+    """
+
+    def __init__(
+        self, entries: dict[str, tuple[_Entry, ...]], versions: tuple[RuleSetVersion, ...]
+    ):
+        self._entries = entries
+        self.versions = versions
+
+    @classmethod
+    def build(cls, versions: Iterable[RuleSetVersion]) -> RuleIndex:
+        ordered = tuple(sorted(versions, key=lambda v: (v.published_at, v.payer_id, v.version)))
+        entries: dict[str, list[_Entry]] = {}
+        for version in ordered:
+            for plan in version.plans:
+                entries.setdefault(plan.plan_id, []).append(_Entry(version, plan))
+        frozen = {
+            plan_id: tuple(
+                sorted(
+                    items,
+                    key=lambda e: (e.version.effective_from, e.version.published_at),
+                    reverse=True,
+                )
+            )
+            for plan_id, items in entries.items()
+        }
+        return cls(frozen, ordered)
+
+    def plan_ids(self) -> list[str]:
+        return sorted(self._entries)
+
+    def has_plan(self, plan_id: str) -> bool:
+        return plan_id in self._entries
+
+    def entries(self, plan_id: str) -> tuple[_Entry, ...]:
+        return self._entries.get(plan_id, ())
+
+    def resolve(
+        self, plan_id: str, date_of_service: date, as_of: datetime | None = None
+    ) -> tuple[RuleSetVersion, PlanRules]:
+        """The version and plan rules that answer for this date, as known at `as_of`."""
+        entries = self._entries.get(plan_id)
+        if entries is None:
+            suggestions = difflib.get_close_matches(plan_id, list(self._entries), n=2, cutoff=0.6)
+            raise PlanNotFoundError(plan_id, suggestions)
+        known = [e for e in entries if as_of is None or e.version.published_at <= as_of]
+        if not known:
+            raise NoRuleVersionError(
+                plan_id,
+                date_of_service,
+                "no version of the plan had been published as of "
+                + (as_of.isoformat() if as_of else "now"),
+            )
+        for entry in known:  # latest effective_from first
+            if entry.version.covers(date_of_service):
+                return entry.version, entry.plan
+        ranges = ", ".join(
+            f"{e.version.version} {e.version.effective_from.isoformat()} to "
+            f"{e.version.effective_to.isoformat() if e.version.effective_to else 'open-ended'}"
+            for e in sorted(known, key=lambda e: e.version.effective_from)
+        )
+        raise NoRuleVersionError(plan_id, date_of_service, f"published versions cover {ranges}")

@@ -1,0 +1,110 @@
+"""The quote service: validate, pick the rule version, run the engine, project plans.
+
+This is the service layer every transport calls (gRPC, CLI, batch). It holds the current
+RuleIndex and swaps it whole when new versions are published.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections.abc import Sequence
+from datetime import date, datetime
+
+from service.domain.engine import estimate_session
+from service.domain.errors import FieldViolation, InvalidRequestError, NoRuleVersionError
+from service.domain.index import RuleIndex
+from service.domain.model import (
+    Accumulators,
+    Clinic,
+    Estimate,
+    SessionRequest,
+    TreatmentPlanEstimate,
+)
+from service.domain.validation import validate_session
+
+MAX_PLAN_SESSIONS = 366
+
+
+class Quoter:
+    """Answers quotes from an in-memory RuleIndex; thread-safe for readers and one writer."""
+
+    def __init__(self, index: RuleIndex, clinic: Clinic) -> None:
+        self._index = index
+        self.clinic = clinic
+        self._swap = threading.Lock()
+
+    @property
+    def index(self) -> RuleIndex:
+        return self._index
+
+    def replace_index(self, index: RuleIndex) -> None:
+        """Serve `index` from now on. Readers hold the old one until their quote ends."""
+        with self._swap:
+            self._index = index
+
+    def estimate(self, request: SessionRequest, as_of: datetime | None = None) -> Estimate:
+        validate_session(request, self.clinic)
+        return self._estimate(self._index, request, as_of)
+
+    def _estimate(
+        self, index: RuleIndex, request: SessionRequest, as_of: datetime | None
+    ) -> Estimate:
+        if request.is_self_pay:
+            return estimate_session(request, None, None, self.clinic)
+        version, plan = index.resolve(request.plan_id, request.date_of_service, as_of)
+        return estimate_session(request, plan, version, self.clinic)
+
+    def treatment_plan(
+        self, template: SessionRequest, dates: Sequence[date], as_of: datetime | None = None
+    ) -> TreatmentPlanEstimate:
+        """Price `template` on each date, carrying accumulators forward (docs/cost-rules.md §6)."""
+        if not dates:
+            raise InvalidRequestError(
+                [FieldViolation("dates", "at least one session date is required")]
+            )
+        if len(dates) > MAX_PLAN_SESSIONS:
+            raise InvalidRequestError(
+                [FieldViolation("dates", f"at most {MAX_PLAN_SESSIONS} sessions, got {len(dates)}")]
+            )
+        for i in range(1, len(dates)):
+            if dates[i] <= dates[i - 1]:
+                raise InvalidRequestError(
+                    [
+                        FieldViolation(
+                            f"dates[{i}]",
+                            f"{dates[i].isoformat()} is not after {dates[i - 1].isoformat()}; "
+                            "dates must ascend without repeats",
+                        )
+                    ]
+                )
+        first = dataclasses.replace(template, date_of_service=dates[0])
+        validate_session(first, self.clinic)
+
+        index = self._index  # one index for the whole plan, even if a publish lands meanwhile
+        sessions: list[Estimate] = []
+        acc = template.accumulators
+        period: tuple[date, date] | None = None
+        for i, day in enumerate(dates):
+            request = dataclasses.replace(template, date_of_service=day, accumulators=acc)
+            if not request.is_self_pay:
+                try:
+                    _, plan = index.resolve(request.plan_id, day, as_of)
+                except NoRuleVersionError as err:
+                    raise NoRuleVersionError(
+                        err.plan_id, day, f"session {i + 1} of the treatment plan"
+                    ) from None
+                this_period = plan.benefit_period.period_containing(day)
+                if period is not None and this_period != period:
+                    request = dataclasses.replace(request, accumulators=Accumulators())
+                period = this_period
+            estimate = self._estimate(index, request, as_of)
+            sessions.append(estimate)
+            acc = estimate.accumulators_after
+        return TreatmentPlanEstimate(
+            sessions=tuple(sessions),
+            total_patient_pays=sum(e.patient_pays for e in sessions),
+            total_plan_pays=sum(e.plan_pays for e in sessions),
+            total_allowed_amount=sum(e.allowed_amount for e in sessions),
+            covered_session_count=sum(1 for e in sessions if e.covered),
+        )

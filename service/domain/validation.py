@@ -1,0 +1,88 @@
+"""Request validation: every bad field is reported at once, named like the proto field."""
+
+from __future__ import annotations
+
+import difflib
+import re
+
+from service.domain.errors import FieldViolation, InvalidRequestError
+from service.domain.model import Clinic, ReferralKind, SessionRequest
+
+MIN_MINUTES = 1
+MAX_MINUTES = 240
+
+# ICD-10-CM: a letter, a digit, a digit or letter; then optionally a dot and 1-4 characters.
+ICD10_PATTERN = re.compile(r"^[A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4})?$")
+
+
+def suggest(value: str, choices: list[str]) -> str:
+    """' (did you mean 'x'?)' for a near miss, else ''."""
+    close = difflib.get_close_matches(value, choices, n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def session_violations(request: SessionRequest, clinic: Clinic) -> list[FieldViolation]:
+    """Everything wrong with one session request, field by field (date fields aside, which
+    the transport checks while parsing)."""
+    out: list[FieldViolation] = []
+    if not request.plan_id.strip():
+        out.append(
+            FieldViolation("plan_id", 'required; use "self-pay" for clients without insurance')
+        )
+    if request.session_type not in clinic.session_types:
+        names = sorted(clinic.session_types)
+        what = (
+            "required"
+            if not request.session_type
+            else f"unknown session type {request.session_type!r}"
+        )
+        out.append(
+            FieldViolation(
+                "session_type",
+                f"{what}{suggest(request.session_type, names)}; expected one of {', '.join(names)}",
+            )
+        )
+    if not MIN_MINUTES <= request.minutes <= MAX_MINUTES:
+        out.append(
+            FieldViolation(
+                "minutes", f"must be between {MIN_MINUTES} and {MAX_MINUTES}, got {request.minutes}"
+            )
+        )
+    for i, code in enumerate(request.diagnosis_codes):
+        if not ICD10_PATTERN.match(code.strip().upper()):
+            out.append(
+                FieldViolation(
+                    f"diagnosis_codes[{i}]",
+                    f"{code!r} is not an ICD-10-CM code (a letter, two characters, then "
+                    "optionally a dot and up to 4 more, e.g. M54.50)",
+                )
+            )
+    if request.referral_kind is not ReferralKind.NONE and request.referral_date is None:
+        out.append(
+            FieldViolation(
+                "referral.issue_date", "required when a referral or prescription is given"
+            )
+        )
+    if request.referral_date is not None and request.referral_date > request.date_of_service:
+        out.append(
+            FieldViolation(
+                "referral.issue_date",
+                f"{request.referral_date.isoformat()} is after the date of service "
+                f"{request.date_of_service.isoformat()}",
+            )
+        )
+    acc = request.accumulators
+    for name, value in (
+        ("accumulators.deductible_met", acc.deductible_met),
+        ("accumulators.out_of_pocket_met", acc.out_of_pocket_met),
+        ("accumulators.visits_used", acc.visits_used),
+    ):
+        if value < 0:
+            out.append(FieldViolation(name, f"cannot be negative, got {value}"))
+    return out
+
+
+def validate_session(request: SessionRequest, clinic: Clinic) -> None:
+    violations = session_violations(request, clinic)
+    if violations:
+        raise InvalidRequestError(violations)
