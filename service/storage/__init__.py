@@ -1,0 +1,22 @@
+"""Storage adapter: published rule-set versions and saved quotes in SQLite or PostgreSQL
+(SQLModel tables, Alembic migrations in migrations/), plus a watcher that tells a replica
+when another one published."""
+
+from service.domain.versions import Problem, PublishRejectedError
+from service.storage.store import (
+    NOTIFY_CHANNEL,
+    PublishResult,
+    RuleStore,
+    StoreIntegrityError,
+    create_store,
+)
+
+__all__ = [
+    "NOTIFY_CHANNEL",
+    "Problem",
+    "PublishRejectedError",
+    "PublishResult",
+    "RuleStore",
+    "StoreIntegrityError",
+    "create_store",
+]
