@@ -1,0 +1,431 @@
+"""Proto <-> domain conversion for the gRPC API.
+
+Inbound, everything the wire format allows but the domain cannot represent (a month 13, a
+Money in euros or with a fraction of a cent, an enum number this build does not know) becomes
+an InvalidRequestError naming the field by its proto path relative to the request, e.g.
+"session.accumulators.deductible_met". Checks of meaning (minutes range, session type, ICD-10
+format, referral dates) are the domain's (Quoter validation), so they read the same from
+every transport.
+
+Outbound, domain cents become google.type.Money in USD (units + nanos) and optional domain
+values that are None stay unset in the proto.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, timedelta
+from typing import TypeVar
+
+from google.protobuf import timestamp_pb2
+from google.type import date_pb2, money_pb2
+from massage_estimator.v1 import estimator_pb2 as pb
+
+from service.domain import model
+from service.domain.errors import FieldViolation, InvalidRequestError
+from service.domain.money import Cents
+
+CURRENCY = "USD"
+_NANOS_PER_CENT = 10_000_000
+E = TypeVar("E")
+MAX_PLAN_SESSIONS = 366
+MAX_EVERY_DAYS = 365
+
+# --------------------------------------------------------------------------- enums
+
+# UNSPECIFIED (0) maps to the documented default of each enum (see estimator.proto).
+_REFERRAL_IN: dict[int, model.ReferralKind] = {
+    pb.REFERRAL_KIND_UNSPECIFIED: model.ReferralKind.NONE,
+    pb.REFERRAL_KIND_NONE: model.ReferralKind.NONE,
+    pb.REFERRAL_KIND_PHYSICIAN_REFERRAL: model.ReferralKind.PHYSICIAN_REFERRAL,
+    pb.REFERRAL_KIND_PRESCRIPTION: model.ReferralKind.PRESCRIPTION,
+    pb.REFERRAL_KIND_INTEGRATIVE_CARE_PLAN: model.ReferralKind.INTEGRATIVE_CARE_PLAN,
+}
+_NETWORK_IN: dict[int, model.Network] = {
+    pb.NETWORK_UNSPECIFIED: model.Network.IN,
+    pb.NETWORK_IN: model.Network.IN,
+    pb.NETWORK_OUT: model.Network.OUT,
+}
+_INJURY_IN: dict[int, model.Injury] = {
+    pb.INJURY_UNSPECIFIED: model.Injury.NONE,
+    pb.INJURY_NONE: model.Injury.NONE,
+    pb.INJURY_AUTO_ACCIDENT: model.Injury.AUTO,
+    pb.INJURY_WORK: model.Injury.WORK,
+}
+_BASIS_OUT = {
+    model.CoverageBasis.SELF_PAY: pb.COVERAGE_BASIS_SELF_PAY,
+    model.CoverageBasis.MEDICAL_NECESSITY: pb.COVERAGE_BASIS_MEDICAL_NECESSITY,
+    model.CoverageBasis.INTEGRATIVE_CARE_PROGRAM: pb.COVERAGE_BASIS_INTEGRATIVE_CARE_PROGRAM,
+    model.CoverageBasis.SUPPLEMENTAL_BENEFIT: pb.COVERAGE_BASIS_SUPPLEMENTAL_BENEFIT,
+}
+_UNIT_METHOD_OUT = {
+    model.UnitMethod.CMS_8_MINUTE: pb.UNIT_METHOD_CMS_8_MINUTE,
+    model.UnitMethod.AMA_PER_CODE: pb.UNIT_METHOD_AMA_PER_CODE,
+    model.UnitMethod.PER_VISIT_FLAT: pb.UNIT_METHOD_PER_VISIT_FLAT,
+}
+_LINE_ITEM_OUT = {
+    model.LineItemKind.ALLOWED: pb.LINE_ITEM_KIND_ALLOWED,
+    model.LineItemKind.COPAY: pb.LINE_ITEM_KIND_COPAY,
+    model.LineItemKind.DEDUCTIBLE: pb.LINE_ITEM_KIND_DEDUCTIBLE,
+    model.LineItemKind.COINSURANCE: pb.LINE_ITEM_KIND_COINSURANCE,
+    model.LineItemKind.PLAN_PAYMENT: pb.LINE_ITEM_KIND_PLAN_PAYMENT,
+    model.LineItemKind.NOT_COVERED: pb.LINE_ITEM_KIND_NOT_COVERED,
+    model.LineItemKind.BALANCE_BILLING: pb.LINE_ITEM_KIND_BALANCE_BILLING,
+}
+
+
+def _enum_in(
+    value: int, table: dict[int, E], path: str, enum_name: str, out: list[FieldViolation]
+) -> E | None:
+    """Look an open proto3 enum number up; an unknown number is a field violation."""
+    if value in table:
+        return table[value]
+    out.append(FieldViolation(path, f"unknown {enum_name} value {value}"))
+    return None
+
+
+# --------------------------------------------------------------------------- dates
+
+
+def date_is_unset(value: date_pb2.Date) -> bool:
+    return bool(value.year == 0 and value.month == 0 and value.day == 0)
+
+
+def date_from_proto(
+    value: date_pb2.Date, path: str, out: list[FieldViolation], *, required: bool
+) -> date | None:
+    """A full calendar date, or None when unset and not required (violations go to `out`)."""
+    if date_is_unset(value):
+        if required:
+            out.append(FieldViolation(path, "is required (a full date: year, month and day)"))
+        return None
+    if value.year == 0 or value.month == 0 or value.day == 0:
+        out.append(
+            FieldViolation(
+                path,
+                f"must be a full date with year, month and day, not "
+                f"{value.year:04d}-{value.month:02d}-{value.day:02d}",
+            )
+        )
+        return None
+    try:
+        return date(value.year, value.month, value.day)
+    except ValueError as exc:
+        out.append(
+            FieldViolation(
+                path,
+                f"{value.year:04d}-{value.month:02d}-{value.day:02d} is not a valid date ({exc})",
+            )
+        )
+        return None
+
+
+def date_to_proto(value: date) -> date_pb2.Date:
+    return date_pb2.Date(year=value.year, month=value.month, day=value.day)
+
+
+def timestamp_to_datetime(
+    value: timestamp_pb2.Timestamp, path: str, out: list[FieldViolation]
+) -> datetime | None:
+    """A Timestamp as an aware UTC datetime; out-of-range seconds or nanos are a violation."""
+    if not 0 <= value.nanos <= 999_999_999:
+        out.append(FieldViolation(path, f"nanos must be 0 to 999999999, not {value.nanos}"))
+        return None
+    try:
+        return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(
+            seconds=value.seconds, microseconds=value.nanos // 1000
+        )
+    except OverflowError:
+        out.append(FieldViolation(path, f"{value.seconds} seconds is outside the supported range"))
+        return None
+
+
+def datetime_to_timestamp(value: datetime) -> timestamp_pb2.Timestamp:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    ts = timestamp_pb2.Timestamp()
+    ts.FromDatetime(value.astimezone(UTC))
+    return ts
+
+
+# --------------------------------------------------------------------------- money
+
+
+def money_from_proto(value: money_pb2.Money, path: str, out: list[FieldViolation]) -> Cents | None:
+    """USD Money with whole cents and no negative amount, as cents (violations go to `out`).
+
+    An empty currency code is read as USD: the service prices in USD only, and an unset
+    Money message (all zero) must mean $0.00.
+    """
+    bad = False
+    if value.currency_code not in ("", CURRENCY):
+        out.append(
+            FieldViolation(
+                path + ".currency_code", f"must be {CURRENCY}, not {value.currency_code!r}"
+            )
+        )
+        bad = True
+    if not -999_999_999 <= value.nanos <= 999_999_999:
+        out.append(FieldViolation(path + ".nanos", "must be -999999999 to 999999999"))
+        return None
+    if (value.units > 0 and value.nanos < 0) or (value.units < 0 and value.nanos > 0):
+        out.append(FieldViolation(path, "units and nanos must have the same sign"))
+        return None
+    if value.nanos % _NANOS_PER_CENT:
+        out.append(FieldViolation(path + ".nanos", "must be whole cents (a multiple of 10000000)"))
+        return None
+    cents = value.units * 100 + int(value.nanos / _NANOS_PER_CENT)
+    if cents < 0:
+        out.append(FieldViolation(path, "must not be negative"))
+        return None
+    return None if bad else cents
+
+
+def money_to_proto(cents: Cents) -> money_pb2.Money:
+    sign = -1 if cents < 0 else 1
+    units, rest = divmod(abs(cents), 100)
+    return money_pb2.Money(
+        currency_code=CURRENCY, units=sign * units, nanos=sign * rest * _NANOS_PER_CENT
+    )
+
+
+def cents_from_money(value: money_pb2.Money) -> Cents:
+    """Cents of a Money this service wrote (used by clients such as the CLI)."""
+    return int(value.units) * 100 + int(value.nanos / _NANOS_PER_CENT)
+
+
+# --------------------------------------------------------------------------- requests
+
+
+def session_from_proto(
+    session: pb.SessionDetails,
+    prefix: str,
+    *,
+    date_of_service: date | None = None,
+) -> tuple[model.SessionRequest, list[FieldViolation]]:
+    """SessionDetails -> SessionRequest plus the wire-level violations, paths under `prefix`.
+
+    A field that cannot be converted gets a placeholder (its default, or for dates the other
+    date or today) so the caller can still run the domain's own checks and report every bad
+    field at once; the request must never be priced while violations remain.
+    `date_of_service` is given by treatment plans (whose session leaves it unset); single
+    sessions must carry it.
+    """
+    out: list[FieldViolation] = []
+    if date_of_service is None:
+        dos = date_from_proto(
+            session.date_of_service, prefix + "date_of_service", out, required=True
+        )
+    else:
+        dos = date_of_service
+    kind = _enum_in(
+        session.referral.kind, _REFERRAL_IN, prefix + "referral.kind", "ReferralKind", out
+    )
+    referral_date = date_from_proto(
+        session.referral.issue_date, prefix + "referral.issue_date", out, required=False
+    )
+    network = _enum_in(session.network, _NETWORK_IN, prefix + "network", "Network", out)
+    injury = _enum_in(session.injury, _INJURY_IN, prefix + "injury", "Injury", out)
+    acc = session.accumulators
+    deductible_met = money_from_proto(
+        acc.deductible_met, prefix + "accumulators.deductible_met", out
+    )
+    oop_met = money_from_proto(
+        acc.out_of_pocket_met, prefix + "accumulators.out_of_pocket_met", out
+    )
+    request = model.SessionRequest(
+        plan_id=session.plan_id.strip(),
+        session_type=session.session_type.strip(),
+        minutes=session.minutes,
+        date_of_service=dos or referral_date or date.today(),
+        referral_kind=kind or model.ReferralKind.NONE,
+        referral_date=referral_date,
+        diagnosis_codes=tuple(code.strip().upper() for code in session.diagnosis_codes),
+        network=network or model.Network.IN,
+        injury=injury or model.Injury.NONE,
+        accumulators=model.Accumulators(
+            deductible_met=deductible_met or 0,
+            out_of_pocket_met=oop_met or 0,
+            visits_used=acc.visits_used,
+        ),
+        prior_authorization_on_file=session.prior_authorization_on_file,
+    )
+    return request, out
+
+
+def schedule_from_proto(request: pb.EstimateTreatmentPlanRequest) -> list[date]:
+    """The dates of a treatment plan: explicit (ascending) or a recurrence, 1 to 366 of them."""
+    out: list[FieldViolation] = []
+    which = request.WhichOneof("schedule")
+    dates: list[date] = []
+    if which is None:
+        raise InvalidRequestError([FieldViolation("schedule", "set either dates or recurrence")])
+    if which == "dates":
+        given = request.dates.dates
+        if not 1 <= len(given) <= MAX_PLAN_SESSIONS:
+            out.append(
+                FieldViolation(
+                    "dates.dates", f"must hold 1 to {MAX_PLAN_SESSIONS} dates, not {len(given)}"
+                )
+            )
+        else:
+            for i, value in enumerate(given):
+                day = date_from_proto(value, f"dates.dates[{i}]", out, required=True)
+                if day is None:
+                    continue
+                if dates and day <= dates[-1]:
+                    out.append(
+                        FieldViolation(
+                            f"dates.dates[{i}]",
+                            f"{day.isoformat()} must be after the previous date "
+                            f"{dates[-1].isoformat()} (dates ascending, no repeats)",
+                        )
+                    )
+                dates.append(day)
+    else:
+        rec = request.recurrence
+        start = date_from_proto(rec.start_date, "recurrence.start_date", out, required=True)
+        if not 1 <= rec.session_count <= MAX_PLAN_SESSIONS:
+            out.append(
+                FieldViolation(
+                    "recurrence.session_count",
+                    f"must be 1 to {MAX_PLAN_SESSIONS}, not {rec.session_count}",
+                )
+            )
+        if not 1 <= rec.every_days <= MAX_EVERY_DAYS:
+            out.append(
+                FieldViolation(
+                    "recurrence.every_days", f"must be 1 to {MAX_EVERY_DAYS}, not {rec.every_days}"
+                )
+            )
+        if start is not None and not out:
+            try:
+                dates = [
+                    start + timedelta(days=i * rec.every_days) for i in range(rec.session_count)
+                ]
+            except OverflowError:
+                out.append(FieldViolation("recurrence", "the schedule runs past the year 9999"))
+    if out:
+        raise InvalidRequestError(out)
+    return dates
+
+
+def rules_as_of_from_proto(
+    has_value: bool, value: timestamp_pb2.Timestamp, path: str
+) -> datetime | None:
+    """None (now) when unset, else the moment as an aware UTC datetime."""
+    if not has_value:
+        return None
+    out: list[FieldViolation] = []
+    moment = timestamp_to_datetime(value, path, out)
+    if out:
+        raise InvalidRequestError(out)
+    return moment
+
+
+# --------------------------------------------------------------------------- estimates
+
+
+def rule_version_to_proto(version: model.RuleSetVersion, plan_id: str) -> pb.RuleVersion:
+    plan = version.plan(plan_id)
+    msg = pb.RuleVersion(
+        payer_id=version.payer_id,
+        payer_name=version.payer_name,
+        plan_id=plan_id,
+        plan_name=plan.plan_name if plan is not None else "",
+        version=version.version,
+        effective_from=date_to_proto(version.effective_from),
+        checksum=version.checksum,
+        published_at=datetime_to_timestamp(version.published_at),
+    )
+    if version.effective_to is not None:
+        msg.effective_to.CopyFrom(date_to_proto(version.effective_to))
+    return msg
+
+
+def accumulators_to_proto(acc: model.Accumulators) -> pb.Accumulators:
+    return pb.Accumulators(
+        deductible_met=money_to_proto(acc.deductible_met),
+        out_of_pocket_met=money_to_proto(acc.out_of_pocket_met),
+        visits_used=acc.visits_used,
+    )
+
+
+def line_item_to_proto(item: model.LineItem) -> pb.LineItem:
+    msg = pb.LineItem(
+        kind=_LINE_ITEM_OUT[item.kind],
+        description=item.description,
+        cpt_code=item.cpt_code,
+        units=item.units,
+        amount=money_to_proto(item.amount),
+        rule_ref=item.rule_ref,
+    )
+    if item.unit_amount is not None:
+        msg.unit_amount.CopyFrom(money_to_proto(item.unit_amount))
+    return msg
+
+
+def estimate_to_proto(est: model.Estimate) -> pb.Estimate:
+    cost = est.patient_cost
+    msg = pb.Estimate(
+        covered=est.covered,
+        coverage_basis=_BASIS_OUT[est.coverage_basis],
+        reasons=[
+            pb.Reason(code=r.code, message=r.message, rule_ref=r.rule_ref) for r in est.reasons
+        ],
+        cpt_code=est.cpt_code,
+        unit_method=(
+            _UNIT_METHOD_OUT[est.unit_method]
+            if est.unit_method is not None
+            else pb.UNIT_METHOD_UNSPECIFIED
+        ),
+        billed_units=est.billed_units,
+        covered_units=est.covered_units,
+        allowed_amount=money_to_proto(est.allowed_amount),
+        plan_pays=money_to_proto(est.plan_pays),
+        patient_pays=money_to_proto(est.patient_pays),
+        patient_cost=pb.PatientCost(
+            copay=money_to_proto(cost.copay),
+            deductible=money_to_proto(cost.deductible),
+            coinsurance=money_to_proto(cost.coinsurance),
+            not_covered=money_to_proto(cost.not_covered),
+            balance_billing=money_to_proto(cost.balance_billing),
+        ),
+        line_items=[line_item_to_proto(item) for item in est.line_items],
+        visit_limit_shared_with=list(est.visit_limit_shared_with),
+        prior_authorization_required=est.prior_authorization_required,
+        hsa_eligible=est.hsa_eligible,
+        missing=[pb.Requirement(code=m.code, message=m.message) for m in est.missing],
+        plan_id=est.plan_id,
+        session_type=est.session_type,
+        minutes=est.minutes,
+        date_of_service=date_to_proto(est.date_of_service),
+        accumulators_after=accumulators_to_proto(est.accumulators_after),
+        clinic_charge=money_to_proto(est.clinic_charge),
+    )
+    if est.sessions_remaining is not None:
+        msg.sessions_remaining = est.sessions_remaining
+    if est.visit_limit is not None:
+        msg.visit_limit = est.visit_limit
+    if est.rule_version is not None:
+        msg.rule_version.CopyFrom(rule_version_to_proto(est.rule_version, est.plan_id))
+    if est.benefit_period is not None:
+        start, end = est.benefit_period
+        msg.benefit_period.CopyFrom(
+            pb.BenefitPeriod(start_date=date_to_proto(start), end_date=date_to_proto(end))
+        )
+    return msg
+
+
+def treatment_plan_to_proto(plan: model.TreatmentPlanEstimate) -> pb.EstimateTreatmentPlanResponse:
+    return pb.EstimateTreatmentPlanResponse(
+        sessions=[estimate_to_proto(e) for e in plan.sessions],
+        total_patient_pays=money_to_proto(plan.total_patient_pays),
+        total_plan_pays=money_to_proto(plan.total_plan_pays),
+        total_allowed_amount=money_to_proto(plan.total_allowed_amount),
+        covered_session_count=plan.covered_session_count,
+    )
+
+
+def prefixed_paths(violations: Iterable[FieldViolation], prefix: str) -> list[FieldViolation]:
+    return [FieldViolation(prefix + v.field, v.description) for v in violations]

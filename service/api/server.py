@@ -1,0 +1,102 @@
+"""Build, start and stop the gRPC server: EstimatorService, health checking and reflection.
+
+Health reports NOT_SERVING until the caller says the rule index is loaded (mark_serving), so
+a load balancer never routes a quote to a replica that cannot answer it.
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent import futures
+from dataclasses import dataclass
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from massage_estimator.v1 import estimator_pb2_grpc as pb_grpc
+
+from service.api.estimator import SERVICE_NAME, EstimatorServicer, QuoterLike
+
+log = logging.getLogger(__name__)
+
+HEALTH_SERVICE_NAME = health_pb2.DESCRIPTOR.services_by_name["Health"].full_name
+SERVED_SERVICES = ("", SERVICE_NAME)
+"""Service names health answers for: "" is the whole server."""
+
+
+class BindError(RuntimeError):
+    """The configured address could not be bound (in use, or not a local address)."""
+
+
+@dataclass
+class GrpcServer:
+    """A started server and what a caller needs to talk about it."""
+
+    server: grpc.Server
+    health: health.HealthServicer
+    host: str
+    port: int
+
+    @property
+    def address(self) -> str:
+        host = self.host
+        if ":" in host and not host.startswith("["):
+            host = f"[{host}]"
+        return f"{host}:{self.port}"
+
+    @property
+    def target(self) -> str:
+        """An address a local client can dial (wildcard hosts become loopback)."""
+        host = {"0.0.0.0": "127.0.0.1", "[::]": "[::1]", "::": "[::1]"}.get(self.host, self.host)
+        if ":" in host and not host.startswith("["):
+            host = f"[{host}]"
+        return f"{host}:{self.port}"
+
+    def mark_serving(self) -> None:
+        for name in SERVED_SERVICES:
+            self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
+
+    def stop(self, grace: float | None) -> None:
+        """Stop accepting calls, let in-flight ones finish for `grace` seconds, then end."""
+        self.health.enter_graceful_shutdown()
+        self.server.stop(grace).wait()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self.server.wait_for_termination(timeout)
+
+
+def build_server(
+    quoter: QuoterLike,
+    *,
+    host: str,
+    port: int,
+    max_workers: int = 16,
+    batch_max: int = 1000,
+) -> GrpcServer:
+    """Create and start the server bound to host:port (port 0 picks a free one).
+
+    Health stays NOT_SERVING until `mark_serving()`.
+    """
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="rpc"),
+        options=[("grpc.so_reuseport", 0)],
+    )
+    pb_grpc.add_EstimatorServiceServicer_to_server(  # type: ignore[no-untyped-call]
+        EstimatorServicer(quoter, batch_max=batch_max), server
+    )
+    health_servicer = health.HealthServicer(experimental_non_blocking=True)
+    for name in SERVED_SERVICES:
+        health_servicer.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection(
+        (SERVICE_NAME, HEALTH_SERVICE_NAME, reflection.SERVICE_NAME), server
+    )
+    bind_host = f"[{host}]" if ":" in host and not host.startswith("[") else host
+    try:
+        bound = server.add_insecure_port(f"{bind_host}:{port}")
+    except RuntimeError as exc:  # grpc raises RuntimeError when it cannot bind
+        raise BindError(f"cannot listen on {bind_host}:{port}: {exc}") from exc
+    if bound == 0:
+        raise BindError(f"cannot listen on {bind_host}:{port} (in use or not a local address)")
+    server.start()
+    return GrpcServer(server=server, health=health_servicer, host=bind_host, port=bound)

@@ -1,0 +1,114 @@
+"""Composition root: settings -> rule store -> in-memory RuleIndex -> Quoter -> gRPC server.
+
+The only module that knows every adapter. Start-up order (issue 2): migrate the store, seed it
+from the rule files on first start, load the published versions once, index them in memory
+and only then report SERVING; quotes never read the database.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from service.api.estimator import SERVICE_NAME
+from service.api.server import GrpcServer, build_server
+from service.domain.index import RuleIndex
+from service.domain.model import Clinic, RuleSetVersion
+from service.domain.quoting import Quoter
+from service.settings import Settings
+from service.storage import RuleStore, create_store
+
+log = logging.getLogger("service.app")
+
+
+@dataclass(frozen=True)
+class LoadedRules:
+    """What start-up read: the clinic profile and every published rule-set version."""
+
+    clinic: Clinic
+    versions: list[RuleSetVersion]
+    seeded: int  # versions this start published into an empty store (0 otherwise)
+    store: RuleStore  # kept open for publishing and for the replica watcher
+
+
+def load_rules(settings: Settings) -> LoadedRules:
+    """Migrate the store, seed it from rules_dir when it is empty, read the versions back.
+
+    The clinic profile (clinic.yaml) is always read from rules_dir: it is the clinic's own
+    configuration, not a published payer version.
+    """
+    settings.ensure_database_dir()
+    store = create_store(settings.database_url)
+    try:
+        store.migrate()
+        seeded = store.seed_from_dir(settings.rules_dir)
+        clinic = store.clinic
+        if clinic is None:  # seed_from_dir always reads clinic.yaml; guard the contract
+            raise RuntimeError(f"no clinic profile was read from {settings.rules_dir}")
+        versions = store.load_versions(clinic)
+    except BaseException:
+        store.engine.dispose()
+        raise
+    return LoadedRules(clinic=clinic, versions=versions, seeded=seeded, store=store)
+
+
+def build_quoter(settings: Settings) -> tuple[Quoter, LoadedRules]:
+    """A Quoter over the published versions, indexed in memory."""
+    rules = load_rules(settings)
+    index = RuleIndex.build(rules.versions)
+    return Quoter(index, rules.clinic), rules
+
+
+@dataclass
+class Application:
+    """A running service: its settings, the quoter it answers from and the gRPC server."""
+
+    settings: Settings
+    quoter: Quoter
+    server: GrpcServer
+    store: RuleStore
+
+    @property
+    def port(self) -> int:
+        return self.server.port
+
+    @property
+    def target(self) -> str:
+        """Where a local client can reach the server, e.g. "127.0.0.1:50051"."""
+        return self.server.target
+
+    def stop(self, grace: float | None = None) -> None:
+        """Graceful stop: health NOT_SERVING, in-flight calls get the grace period."""
+        self.server.stop(self.settings.shutdown_grace_seconds if grace is None else grace)
+        self.store.engine.dispose()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self.server.wait(timeout)
+
+
+def start(settings: Settings) -> Application:
+    """Load the rules, start the server on the configured address and mark it SERVING."""
+    quoter, rules = build_quoter(settings)
+    try:
+        server = build_server(
+            quoter,
+            host=settings.host,
+            port=settings.port,
+            max_workers=settings.max_workers,
+            batch_max=settings.batch_max,
+        )
+    except BaseException:
+        rules.store.engine.dispose()
+        raise
+    server.mark_serving()
+    index = quoter.index
+    log.info(
+        "%s listening on %s: %d rule versions, %d plans (%s)%s",
+        SERVICE_NAME,
+        server.address,
+        len(index.versions),
+        len(index.plan_ids()),
+        ", ".join(index.plan_ids()),
+        f"; seeded {rules.seeded} versions from {settings.rules_dir}" if rules.seeded else "",
+    )
+    return Application(settings=settings, quoter=quoter, server=server, store=rules.store)

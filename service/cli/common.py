@@ -1,0 +1,219 @@
+"""What the client commands share: the session flags, the channel, JSON output and errors.
+
+Exit codes: 0 answered, 1 the service refused or could not be reached (the status, message
+and field violations are printed in words), 2 bad usage (typer/click's own code).
+"""
+
+from __future__ import annotations
+
+import enum
+import sys
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Annotated, NoReturn, TypeVar
+
+import grpc
+import typer
+from google.protobuf import json_format
+from google.protobuf.message import Message
+from grpc_status import rpc_status
+from massage_estimator.v1 import estimator_pb2 as pb
+from massage_estimator.v1 import estimator_pb2_grpc as pb_grpc
+from rich.console import Console
+
+from service.api.convert import date_to_proto, money_to_proto
+from service.api.errors import details_of
+from service.domain.money import Cents, parse_dollars
+
+EXIT_REFUSED = 1
+DEFAULT_TARGET = "localhost:50051"
+DEFAULT_TIMEOUT = 30.0
+
+T = TypeVar("T")
+
+err_console = Console(stderr=True, highlight=False)
+
+
+class ReferralChoice(enum.StrEnum):
+    none = "none"
+    physician_referral = "physician_referral"
+    prescription = "prescription"
+    integrative_care_plan = "integrative_care_plan"
+
+
+class NetworkChoice(enum.StrEnum):
+    in_ = "in"
+    out = "out"
+
+
+class InjuryChoice(enum.StrEnum):
+    none = "none"
+    auto = "auto"
+    work = "work"
+
+
+_REFERRAL_PB = {
+    ReferralChoice.none: pb.REFERRAL_KIND_NONE,
+    ReferralChoice.physician_referral: pb.REFERRAL_KIND_PHYSICIAN_REFERRAL,
+    ReferralChoice.prescription: pb.REFERRAL_KIND_PRESCRIPTION,
+    ReferralChoice.integrative_care_plan: pb.REFERRAL_KIND_INTEGRATIVE_CARE_PLAN,
+}
+_NETWORK_PB = {NetworkChoice.in_: pb.NETWORK_IN, NetworkChoice.out: pb.NETWORK_OUT}
+_INJURY_PB = {
+    InjuryChoice.none: pb.INJURY_NONE,
+    InjuryChoice.auto: pb.INJURY_AUTO_ACCIDENT,
+    InjuryChoice.work: pb.INJURY_WORK,
+}
+
+DATE_FORMATS = ["%Y-%m-%d"]
+
+# ---------------------------------------------------------------- shared flags (Annotated)
+
+PlanOpt = Annotated[
+    str, typer.Option("--plan", help='Plan id, e.g. acme-ppo-gold; "self-pay" without insurance.')
+]
+SessionTypeOpt = Annotated[
+    str, typer.Option("--session-type", help="Session type, e.g. deep_tissue, swedish, myofascial.")
+]
+MinutesOpt = Annotated[int, typer.Option("--minutes", help="Session length in minutes (1 to 240).")]
+ReferralOpt = Annotated[
+    ReferralChoice, typer.Option("--referral", help="Referral or prescription the client holds.")
+]
+ReferralDateOpt = Annotated[
+    datetime | None,
+    typer.Option(
+        "--referral-date", formats=DATE_FORMATS, help="Day the referral was issued (YYYY-MM-DD)."
+    ),
+]
+DiagnosisOpt = Annotated[
+    list[str] | None,
+    typer.Option("--diagnosis", help="ICD-10-CM diagnosis code, e.g. M54.50; repeat for more."),
+]
+NetworkOpt = Annotated[
+    NetworkChoice, typer.Option("--network", help="The clinic's network status.")
+]
+InjuryOpt = Annotated[InjuryChoice, typer.Option("--injury", help="Injury context.")]
+DeductibleMetOpt = Annotated[
+    str,
+    typer.Option(
+        "--deductible-met", help='Deductible met this benefit period, dollars ("450.00").'
+    ),
+]
+OopMetOpt = Annotated[
+    str, typer.Option("--oop-met", help="Out-of-pocket maximum met this benefit period, dollars.")
+]
+VisitsUsedOpt = Annotated[
+    int, typer.Option("--visits-used", help="Visits used in the plan's limit bucket this period.")
+]
+PriorAuthOpt = Annotated[
+    bool,
+    typer.Option("--prior-auth-on-file", help="The payer already granted prior authorization."),
+]
+TargetOpt = Annotated[
+    str,
+    typer.Option("--target", envvar="MASSAGE_ESTIMATOR_TARGET", help="host:port of the service."),
+]
+TimeoutOpt = Annotated[float, typer.Option("--timeout", help="Seconds to wait for the answer.")]
+JsonOpt = Annotated[
+    bool, typer.Option("--json", help="Print the response as protobuf JSON (proto field names).")
+]
+
+
+def dollars(value: str, flag: str) -> Cents:
+    """Parse "450" or "450.00" into cents exactly; bad text is a usage error (exit 2)."""
+    try:
+        return parse_dollars(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint=flag) from None
+
+
+def session_details(
+    *,
+    plan: str,
+    session_type: str,
+    minutes: int,
+    referral: ReferralChoice,
+    referral_date: datetime | None,
+    diagnosis: list[str] | None,
+    day: date | None,
+    network: NetworkChoice,
+    injury: InjuryChoice,
+    deductible_met: str,
+    oop_met: str,
+    visits_used: int,
+    prior_auth_on_file: bool,
+) -> pb.SessionDetails:
+    """The SessionDetails message the flags describe (range checks are the server's)."""
+    details = pb.SessionDetails(
+        plan_id=plan,
+        session_type=session_type,
+        minutes=minutes,
+        referral=pb.Referral(kind=_REFERRAL_PB[referral]),
+        diagnosis_codes=list(diagnosis or []),
+        network=_NETWORK_PB[network],
+        injury=_INJURY_PB[injury],
+        accumulators=pb.Accumulators(
+            deductible_met=money_to_proto(dollars(deductible_met, "--deductible-met")),
+            out_of_pocket_met=money_to_proto(dollars(oop_met, "--oop-met")),
+            visits_used=visits_used,
+        ),
+        prior_authorization_on_file=prior_auth_on_file,
+    )
+    if referral_date is not None:
+        details.referral.issue_date.CopyFrom(date_to_proto(referral_date.date()))
+    if day is not None:
+        details.date_of_service.CopyFrom(date_to_proto(day))
+    return details
+
+
+def call_service(target: str, rpc: Callable[[pb_grpc.EstimatorServiceStub], T]) -> T:
+    """Open a channel to `target`, make one call, and turn a refusal into exit 1."""
+    with grpc.insecure_channel(target) as channel:
+        try:
+            return rpc(pb_grpc.EstimatorServiceStub(channel))  # type: ignore[no-untyped-call]
+        except grpc.RpcError as exc:
+            fail_with_rpc_error(exc, target)
+
+
+def fail_with_rpc_error(exc: grpc.RpcError, target: str) -> NoReturn:
+    """Print the status, its message and field violations in words; exit 1."""
+    call = exc if isinstance(exc, grpc.Call) else None
+    code = call.code() if call is not None else grpc.StatusCode.UNKNOWN
+    message = (call.details() if call is not None else str(exc)) or ""
+    if code is grpc.StatusCode.UNAVAILABLE:
+        err_console.print(
+            f"error: cannot reach the estimator service at {target} ({message}); "
+            "is `massage-estimator serve` running?"
+        )
+        raise typer.Exit(EXIT_REFUSED)
+    if code is grpc.StatusCode.DEADLINE_EXCEEDED:
+        err_console.print(f"error: the service at {target} did not answer in time")
+        raise typer.Exit(EXIT_REFUSED)
+    err_console.print(f"error: {code.name}: {message}", markup=False)
+    status = rpc_status.from_call(call) if call is not None else None
+    if status is not None:
+        for line in describe_details(details_of(status)):
+            err_console.print(line, markup=False)
+    raise typer.Exit(EXIT_REFUSED)
+
+
+def describe_details(details: dict[str, object]) -> list[str]:
+    """The error details in words, one line each."""
+    lines: list[str] = []
+    bad = details.get("BadRequest")
+    if bad is not None:
+        for v in bad.field_violations:  # type: ignore[attr-defined]
+            lines.append(f"  - {v.field}: {v.description}")
+    info = details.get("ErrorInfo")
+    if info is not None:
+        extra = ", ".join(f"{k}={v}" for k, v in sorted(info.metadata.items()))  # type: ignore[attr-defined]
+        lines.append(f"  reason: {info.reason}{' (' + extra + ')' if extra else ''}")  # type: ignore[attr-defined]
+    return lines
+
+
+def print_json(message: Message) -> None:
+    """The response as protobuf JSON with the proto field names, every field shown."""
+    text = json_format.MessageToJson(
+        message, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
+    )
+    sys.stdout.write(text + "\n")

@@ -1,0 +1,23 @@
+"""The typer application that every command group registers on."""
+
+from __future__ import annotations
+
+import typer
+
+from service.cli import plan, quote, serve
+
+app = typer.Typer(
+    name="massage-estimator",
+    help="Estimate what a massage-therapy session costs a client and their plan, before the visit.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.command("serve")(serve.serve)
+app.command("quote")(quote.quote)
+app.command("plan")(plan.plan)
+
+
+def main() -> None:
+    """Console-script entry: exit 0 on success, 1 when the service refused, 2 on bad usage."""
+    app()

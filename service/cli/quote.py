@@ -1,0 +1,62 @@
+"""`massage-estimator quote`: price one session."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated
+
+import typer
+from massage_estimator.v1 import estimator_pb2 as pb
+
+from service.cli import common, render
+
+
+def quote(
+    plan: common.PlanOpt,
+    session_type: common.SessionTypeOpt,
+    minutes: common.MinutesOpt,
+    date_of_service: Annotated[
+        datetime | None,
+        typer.Option(
+            "--date",
+            formats=common.DATE_FORMATS,
+            help="Date of service (YYYY-MM-DD); default today.",
+        ),
+    ] = None,
+    referral: common.ReferralOpt = common.ReferralChoice.none,
+    referral_date: common.ReferralDateOpt = None,
+    diagnosis: common.DiagnosisOpt = None,
+    network: common.NetworkOpt = common.NetworkChoice.in_,
+    injury: common.InjuryOpt = common.InjuryChoice.none,
+    deductible_met: common.DeductibleMetOpt = "0",
+    oop_met: common.OopMetOpt = "0",
+    visits_used: common.VisitsUsedOpt = 0,
+    prior_auth_on_file: common.PriorAuthOpt = False,
+    target: common.TargetOpt = common.DEFAULT_TARGET,
+    timeout: common.TimeoutOpt = common.DEFAULT_TIMEOUT,
+    as_json: common.JsonOpt = False,
+) -> None:
+    """Estimate one session: covered or not, what the patient and the plan pay, and why."""
+    details = common.session_details(
+        plan=plan,
+        session_type=session_type,
+        minutes=minutes,
+        referral=referral,
+        referral_date=referral_date,
+        diagnosis=diagnosis,
+        day=date_of_service.date() if date_of_service else date.today(),
+        network=network,
+        injury=injury,
+        deductible_met=deductible_met,
+        oop_met=oop_met,
+        visits_used=visits_used,
+        prior_auth_on_file=prior_auth_on_file,
+    )
+    request = pb.EstimateSessionRequest(session=details)
+    response: pb.EstimateSessionResponse = common.call_service(
+        target, lambda stub: stub.EstimateSession(request, timeout=timeout)
+    )
+    if as_json:
+        common.print_json(response)
+    else:
+        render.render_estimate(response.estimate)

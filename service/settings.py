@@ -1,0 +1,106 @@
+"""Service settings, read from the environment (prefix MASSAGE_ESTIMATOR_) with safe defaults.
+
+Every value has a default that runs the service on the built-in sample data with nothing set:
+`MASSAGE_ESTIMATOR_PORT=6000 massage-estimator serve` or the CLI flags override them.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+"""The checkout the service runs from; the defaults below point inside it."""
+
+DEFAULT_DATABASE_PATH = REPO_ROOT / "var" / "massage-estimator.db"
+DEFAULT_RULES_DIR = REPO_ROOT / "payer_rules"
+
+_LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
+
+
+class Settings(BaseSettings):
+    """Where the service listens, where its rules live and how it behaves under load."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="MASSAGE_ESTIMATOR_", env_file=None, extra="ignore", frozen=True
+    )
+
+    host: str = Field(
+        default="127.0.0.1",
+        description=(
+            "Address to listen on. Loopback by default so a developer's laptop does not "
+            "expose the service; set 0.0.0.0 (IPv4) or [::] (IPv4 and IPv6) in a container."
+        ),
+    )
+    port: Annotated[int, Field(ge=0, le=65535)] = Field(
+        default=50051, description="TCP port; 0 picks a free port (reported at start-up)."
+    )
+    database_url: str = Field(
+        default=f"sqlite:///{DEFAULT_DATABASE_PATH}",
+        description=(
+            "SQLAlchemy URL of the rule store. The default embedded SQLite file is created "
+            "(with its folder) on first start and seeded from rules_dir."
+        ),
+    )
+    rules_dir: Path = Field(
+        default=DEFAULT_RULES_DIR,
+        description="Rule files (clinic.yaml and payer rule sets) seeded into an empty store.",
+    )
+    max_workers: Annotated[int, Field(ge=1, le=1024)] = Field(
+        default=16, description="Threads answering RPCs; quotes are CPU-bound and short."
+    )
+    log_level: str = Field(default="INFO", description="Python logging level name.")
+    batch_max: Annotated[int, Field(ge=1, le=100_000)] = Field(
+        default=1000, description="Most sessions one EstimateSessions call may carry."
+    )
+    shutdown_grace_seconds: Annotated[float, Field(ge=0, le=300)] = Field(
+        default=5.0,
+        description="On stop, in-flight RPCs get this long to finish before they are cancelled.",
+    )
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in _LOG_LEVELS:
+            raise ValueError(f"log_level must be one of {', '.join(_LOG_LEVELS)}, not {value!r}")
+        return level
+
+    @field_validator("host")
+    @classmethod
+    def _host_not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("host must not be empty")
+        return value.strip()
+
+    @property
+    def bind_address(self) -> str:
+        """host:port as grpc wants it (an IPv6 literal needs brackets)."""
+        host = self.host
+        if ":" in host and not host.startswith("["):
+            host = f"[{host}]"
+        return f"{host}:{self.port}"
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        """The database file when the store is SQLite on disk, else None."""
+        prefix = "sqlite:///"
+        if not self.database_url.startswith(prefix):
+            return None
+        rest = self.database_url[len(prefix) :].split("?", 1)[0]
+        if not rest or rest == ":memory:":
+            return None
+        return Path(rest)
+
+    def ensure_database_dir(self) -> None:
+        """Create the folder of an on-disk SQLite database (SQLite creates only the file)."""
+        path = self.sqlite_path
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+
+    def logging_level(self) -> int:
+        return int(logging.getLevelName(self.log_level))
