@@ -92,14 +92,61 @@ swagger_out="${SWAGGER_ONLY:-$BUILD/swagger}"
 mkdir -p "$swagger_out"
 mkdir -p "$WORK/swagger"
 run_protoc --swagger_out="allow_merge=true,merge_file_name=massage_estimator:$WORK/swagger"
-# protoc-gen-swagger writes "<merge_file_name>.swagger.json"; normalise the trailing newline.
-python3 - "$WORK/swagger/massage_estimator.swagger.json" "$swagger_out/massage_estimator.swagger.json" <<'EOF'
-import json, sys
+# protoc-gen-swagger writes "<merge_file_name>.swagger.json". v1.6 cannot be told the API's
+# title or its error body (options would need imports in our protos), so they are added here:
+# every operation documents the gateway's error body for non-2xx answers.
+python3 - "$WORK/swagger/massage_estimator.swagger.json" "$swagger_out/massage_estimator.swagger.json" <<'PY'
+import json
+import sys
+
 doc = json.load(open(sys.argv[1]))
+doc["info"] = {
+    "title": "Massage Estimator API",
+    "version": "v1",
+    "description": (
+        "REST/JSON view of the massage-estimator gRPC service, served by grpc-gateway. "
+        "Field names are the proto field names. int64 values (Money.units) are JSON strings. "
+        "Errors answer with the HTTP status grpc-gateway maps from the gRPC code "
+        "(400 INVALID_ARGUMENT, 404 NOT_FOUND, 409 ALREADY_EXISTS, 412 FAILED_PRECONDITION, "
+        "401 UNAUTHENTICATED, 403 PERMISSION_DENIED, 503 UNAVAILABLE) and a gatewayError body "
+        "whose details keep google.rpc.BadRequest field violations."
+    ),
+}
+defs = doc.setdefault("definitions", {})
+defs.setdefault("protobufAny", {
+    "type": "object",
+    "properties": {
+        "type_url": {"type": "string"},
+        "value": {"type": "string", "format": "byte"},
+    },
+})
+defs["gatewayError"] = {
+    "type": "object",
+    "description": "The error body of grpc-gateway v1: the gRPC status with its details.",
+    "properties": {
+        "error": {"type": "string", "description": "The status message."},
+        "message": {"type": "string", "description": "The status message (same as error)."},
+        "code": {"type": "integer", "format": "int32", "description": "The gRPC status code."},
+        "details": {
+            "type": "array",
+            "items": {"$ref": "#/definitions/protobufAny"},
+            "description": (
+                "Status details, each with an \"@type\", e.g. "
+                "type.googleapis.com/google.rpc.BadRequest with field_violations."
+            ),
+        },
+    },
+}
+for item in doc.get("paths", {}).values():
+    for op in item.values():
+        op.setdefault("responses", {})["default"] = {
+            "description": "An error (see the API description for the status mapping).",
+            "schema": {"$ref": "#/definitions/gatewayError"},
+        }
 with open(sys.argv[2], "w") as out:
-    json.dump(doc, out, indent=2, sort_keys=False)
+    json.dump(doc, out, indent=2)
     out.write("\n")
-EOF
+PY
 if [[ -n "$SWAGGER_ONLY" ]]; then
   exit 0
 fi
