@@ -1,0 +1,41 @@
+"""Payer rule files (YAML under payer_rules/) -> validated domain objects.
+
+An adapter around the domain core: payer analysts write and review the files; this package
+checks them with messages that name the file, the field and the problem, and builds the
+frozen dataclasses of service.domain.model. See docs/rule-format.md for the format.
+"""
+
+from service.rulefiles.loader import (
+    CLINIC_FILE_NAME,
+    DEFAULT_RULES_DIR,
+    ParsedRuleSet,
+    canonical_json,
+    content_checksum,
+    load_clinic_file,
+    load_rule_set_file,
+    load_rules_dir,
+    parse_clinic,
+    parse_rule_set,
+    parse_rule_set_content,
+    validate_rule_set,
+    validate_rule_set_content,
+)
+from service.rulefiles.problems import Problem, RuleFileError
+
+__all__ = [
+    "CLINIC_FILE_NAME",
+    "DEFAULT_RULES_DIR",
+    "ParsedRuleSet",
+    "Problem",
+    "RuleFileError",
+    "canonical_json",
+    "content_checksum",
+    "load_clinic_file",
+    "load_rule_set_file",
+    "load_rules_dir",
+    "parse_clinic",
+    "parse_rule_set",
+    "parse_rule_set_content",
+    "validate_rule_set",
+    "validate_rule_set_content",
+]

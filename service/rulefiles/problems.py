@@ -1,0 +1,48 @@
+"""What a rule file gets wrong, said so a payer analyst can find and fix it.
+
+Every problem names the file (`source`), the place in it (`field`, a readable path such as
+"plans[acme-ppo-gold].in_network.coinsurance_percent") and the problem in plain English.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+ERROR = "error"
+WARNING = "warning"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One finding in one file. Errors stop a load or publish; warnings are shown only."""
+
+    source: str
+    field: str
+    message: str
+    severity: str = ERROR  # "error" | "warning"
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == ERROR
+
+    def __str__(self) -> str:
+        prefix = "warning: " if self.severity == WARNING else ""
+        return f"{self.source}: {self.field}: {prefix}{self.message}"
+
+
+class RuleFileError(Exception):
+    """One or more rule files are invalid; `problems` holds every finding (errors first is
+    not guaranteed: they stay in file order), so an analyst can fix them all in one go."""
+
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        self.problems: list[Problem] = list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.is_error]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if not p.is_error]

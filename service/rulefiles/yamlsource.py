@@ -1,0 +1,232 @@
+"""Reading YAML text for rule files, and turning pydantic errors into plain-English problems.
+
+A stricter YAML reader than yaml.safe_load: a key written twice in one block is an error (the
+plain reader silently keeps the last one, which hides an analyst's typo).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import types
+import typing
+from collections.abc import Hashable, Sequence
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
+
+from service.rulefiles.problems import Problem
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """SafeLoader that refuses duplicate keys in a mapping."""
+
+
+def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    seen: dict[Any, int] = {}
+    for key_node, _value in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if isinstance(key, Hashable) and key in seen:
+            raise yaml.constructor.ConstructorError(
+                None,
+                None,
+                f"the key {key!r} appears twice in the same block (first on line {seen[key]}); "
+                "keep one",
+                key_node.start_mark,
+            )
+        if isinstance(key, Hashable):
+            seen[key] = key_node.start_mark.line + 1
+    return loader.construct_mapping(node, deep=True)
+
+
+_UniqueKeyLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
+    _construct_mapping,
+)
+
+
+def load_yaml(text: str, source: str) -> tuple[Any, list[Problem]]:
+    """Parse YAML text; on failure return a problem that names the line and column."""
+    try:
+        data = yaml.load(
+            text, Loader=_UniqueKeyLoader
+        )  # a SafeLoader subclass: no arbitrary objects
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(file)"
+        what = " ".join(str(x) for x in (exc.context, exc.problem) if x)
+        return None, [Problem(source, where, f"the file is not valid YAML: {what}")]
+    except (yaml.YAMLError, ValueError) as exc:
+        # e.g. an unquoted date that does not exist, such as 2026-02-30
+        return None, [Problem(source, "(file)", f"the file is not valid YAML: {exc}")]
+    if data is None:
+        return None, [Problem(source, "(file)", "the file is empty")]
+    if not isinstance(data, dict):
+        return None, [
+            Problem(source, "(file)", "the file must be a block of fields (key: value lines)")
+        ]
+    return data, []
+
+
+# ---------------------------------------------------------------------------- paths
+
+
+def readable_path(loc: Sequence[int | str], data: Any) -> str:
+    """("plans", 0, "in_network", "copay") -> "plans[acme-ppo-gold].in_network.copay".
+
+    List items are named by their `id` when they have one, else "#n" counted from 1. The path
+    stops where the written data stops being a block (a shorthand value that pydantic expanded
+    into fields is named by its own key).
+    """
+    out = ""
+    node: Any = data
+    for part in loc:
+        if part == "[key]":
+            continue
+        if isinstance(part, int) and isinstance(node, list):
+            item = node[part] if 0 <= part < len(node) else None
+            label = item.get("id") if isinstance(item, dict) else None
+            out += f"[{label}]" if isinstance(label, str) and label else f"[#{part + 1}]"
+            node = item
+            continue
+        if not isinstance(node, dict) and out:
+            break
+        out += f".{part}" if out else str(part)
+        node = _get(node, part)
+    return out or "(file)"
+
+
+def _get(node: Any, key: int | str) -> Any:
+    if not isinstance(node, dict):
+        return None
+    if key in node:
+        return node[key]
+    for k, v in node.items():  # keys YAML read as numbers, e.g. 97124 or 30
+        if str(k) == str(key):
+            return v
+    return None
+
+
+def _model_at(model: type[BaseModel], loc: Sequence[int | str]) -> type[BaseModel] | None:
+    """The pydantic model class that validates the block at `loc` (for "allowed fields")."""
+    annotation: Any = model
+    for part in loc:
+        annotation = _unwrap(annotation)
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            field = annotation.model_fields.get(str(part))
+            if field is None:
+                return None
+            annotation = field.annotation
+            continue
+        origin = typing.get_origin(annotation)
+        args = typing.get_args(annotation)
+        if origin is list and args:
+            annotation = args[0]
+        elif origin is dict and len(args) == 2:
+            annotation = args[1]
+        else:
+            return None
+    annotation = _unwrap(annotation)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    return None
+
+
+def _unwrap(annotation: Any) -> Any:
+    """Strip Annotated[...] and Optional[...] down to the model or container type."""
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin is typing.Annotated:
+            annotation = typing.get_args(annotation)[0]
+        elif origin in (typing.Union, types.UnionType):
+            rest = [a for a in typing.get_args(annotation) if a is not type(None)]
+            models = [a for a in rest if isinstance(a, type) and issubclass(a, BaseModel)]
+            annotation = models[0] if models else rest[0]
+        else:
+            return annotation
+
+
+# ---------------------------------------------------------------------------- messages
+
+_PATTERN_WORDS = {
+    r"^[a-z0-9]+(-[a-z0-9]+)*$": "use lowercase letters, digits and single dashes, like "
+    "acme-ppo-gold",
+    r"^[a-z][a-z0-9_]*$": "use lowercase letters, digits and underscores, like deep_tissue",
+    r"^[0-9]{4}[0-9A-Z]$": "is not a CPT code (five characters, like 97124)",
+}
+
+
+def did_you_mean(word: str, options: Sequence[str]) -> str:
+    """' Did you mean "x"?' or '' - for typos in names an analyst wrote."""
+    close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
+    return f' Did you mean "{close[0]}"?' if close else ""
+
+
+def pydantic_problems(
+    exc: ValidationError, data: Any, source: str, model: type[BaseModel]
+) -> list[Problem]:
+    """One Problem per pydantic error, with a readable field path and a plain message."""
+    problems: list[Problem] = []
+    for err in exc.errors(include_url=False):
+        loc = err["loc"]
+        problems.append(Problem(source, readable_path(loc, data), _message(err, model)))
+    return problems
+
+
+def _message(err: ErrorDetails, model: type[BaseModel]) -> str:
+    kind = err["type"]
+    ctx: dict[str, Any] = dict(err.get("ctx") or {})
+    value = err.get("input")
+    loc = err["loc"]
+    if kind == "missing":
+        return "this field is required but missing"
+    if kind == "extra_forbidden":
+        name = str(loc[-1])
+        parent = _model_at(model, loc[:-1])
+        allowed = list(parent.model_fields) if parent else []
+        hint = did_you_mean(name, allowed)
+        listed = f" Allowed here: {', '.join(allowed)}." if allowed else ""
+        return f'unknown field "{name}".{hint}{listed}'
+    if kind in ("value_error", "assertion_error"):
+        error = ctx.get("error")
+        return str(error) if error is not None else err["msg"]
+    if kind == "literal_error":
+        options = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
+        hint = did_you_mean(str(value), options)
+        return f'"{value}" is not allowed here; use one of: {", ".join(options)}.{hint}'
+    if kind == "string_pattern_mismatch":
+        words = _PATTERN_WORDS.get(str(ctx.get("pattern")), "has the wrong form")
+        if str(loc[-1]) == "[key]":
+            return (
+                f'the key "{value}" {words}'
+                if words.startswith("is")
+                else (f'the key "{value}": {words}')
+            )
+        return f'"{value}" {words}' if words.startswith("is") else f'"{value}": {words}'
+    if value is None and kind.endswith("_type"):
+        return "has no value; give one or remove the line"
+    if kind in ("string_type",):
+        return f"must be text, not {value!r}"
+    if kind in ("bool_type", "bool_parsing"):
+        return f"must be true or false, not {value!r}"
+    if kind in ("int_type", "int_parsing", "int_from_float"):
+        return f"must be a whole number, not {value!r}"
+    if kind == "greater_than_equal":
+        return f"must be at least {ctx.get('ge')}, not {value!r}"
+    if kind == "less_than_equal":
+        return f"must be at most {ctx.get('le')}, not {value!r}"
+    if kind.startswith("date_") or kind.startswith("datetime_"):
+        return f"must be a date written like 2026-01-01, not {value!r}"
+    if kind == "list_type":
+        return f"must be a list, like [a, b], not {value!r}"
+    if kind in ("dict_type", "model_type", "model_attributes_type"):
+        return f"must be a block of fields (key: value lines), not {value!r}"
+    if kind == "too_short":
+        if isinstance(value, str):
+            return "must not be empty"
+        return f"must list at least {ctx.get('min_length', 1)} entry"
+    if kind == "too_long":
+        return f"is too long (at most {ctx.get('max_length')})"
+    return err["msg"]
