@@ -10,7 +10,7 @@ import enum
 import sys
 from collections.abc import Callable
 from datetime import date, datetime
-from typing import Annotated, NoReturn, TypeVar
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import grpc
 import typer
@@ -31,7 +31,7 @@ DEFAULT_TIMEOUT = 30.0
 
 T = TypeVar("T")
 
-err_console = Console(stderr=True, highlight=False)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 class ReferralChoice(enum.StrEnum):
@@ -189,11 +189,15 @@ def fail_with_rpc_error(exc: grpc.RpcError, target: str) -> NoReturn:
     if code is grpc.StatusCode.DEADLINE_EXCEEDED:
         err_console.print(f"error: the service at {target} did not answer in time")
         raise typer.Exit(EXIT_REFUSED)
-    err_console.print(f"error: {code.name}: {message}", markup=False)
     status = rpc_status.from_call(call) if call is not None else None
-    if status is not None:
-        for line in describe_details(details_of(status)):
-            err_console.print(line, markup=False)
+    details: dict[str, Any] = details_of(status) if status is not None else {}
+    bad = details.get("BadRequest")
+    if bad is not None and bad.field_violations:
+        count = len(bad.field_violations)
+        message = f"the request has {count} invalid field{'s' if count != 1 else ''}:"
+    err_console.print(f"error: {code.name}: {message}", markup=False)
+    for line in describe_details(details):
+        err_console.print(line, markup=False)
     raise typer.Exit(EXIT_REFUSED)
 
 

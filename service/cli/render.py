@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 from google.type import date_pb2, money_pb2
 from massage_estimator.v1 import estimator_pb2 as pb
 from rich import box
@@ -11,7 +13,8 @@ from rich.table import Table
 from service.api.convert import cents_from_money
 from service.domain.money import format_usd
 
-console = Console(highlight=False, soft_wrap=False)
+# Tables need about 110 columns; never squeeze them below 120 (a pipe reports 80).
+console = Console(highlight=False, width=max(shutil.get_terminal_size((120, 24)).columns, 120))
 
 
 def usd(value: money_pb2.Money) -> str:

@@ -65,6 +65,8 @@ def serve(
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    if settings.log_level != "DEBUG":  # alembic announces every plugin at INFO
+        logging.getLogger("alembic").setLevel(logging.WARNING)
     from service import app as application  # imported late: --help stays fast
 
     try:
