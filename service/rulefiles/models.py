@@ -122,6 +122,23 @@ SharedServiceName = Literal[
 ]
 
 
+# Checked by the loader with a message of its own; the patterns here are for payer tooling.
+MonthDay = Annotated[
+    str,
+    WithJsonSchema({"type": "string", "pattern": r"^[0-9]{2}-[0-9]{2}$", "examples": ["07-01"]}),
+]
+Icd10Prefix = Annotated[
+    str,
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^[A-Z][0-9]([0-9A-Z](\.[0-9A-Z]{1,4})?)?$",
+            "examples": ["M54.5", "M15", "S39.01"],
+        }
+    ),
+]
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -138,7 +155,7 @@ class BenefitPeriodModel(_Strict):
     type: Literal["calendar_year", "plan_year"] = Field(
         description="calendar_year (resets January 1) or plan_year (resets on `starts`)."
     )
-    starts: str | None = Field(
+    starts: MonthDay | None = Field(
         default=None,
         description='plan_year only: month and day the plan year begins, "MM-DD", e.g. "07-01".',
     )
@@ -250,7 +267,7 @@ class PlanModel(_Strict):
         description="Clinic session-type groups (therapeutic) or session types (deep_tissue)."
     )
     referral: ReferralModel
-    qualifying_diagnoses: list[str] = Field(
+    qualifying_diagnoses: list[Icd10Prefix] = Field(
         description="ICD-10 code prefixes; a session qualifies when a diagnosis starts with one."
     )
     units: UnitsModel
