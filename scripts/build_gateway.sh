@@ -154,8 +154,23 @@ fi
 # 3. Go code: messages + gRPC client (protoc-gen-go 1.3 plugins=grpc) and the reverse proxy.
 rm -rf "$GOPATH_DIR/src/$GOMOD"
 mkdir -p "$GEN_DIR" "$MAIN_DIR" "$WORK/go"
-run_protoc --go_out="plugins=grpc:$WORK/go" --grpc-gateway_out="logtostderr=true:$WORK/go"
+# protoc 3.21's well-known types name the APIv2 Go packages (google.golang.org/protobuf/types/
+# known/...), which the APIv1 runtime of grpc-gateway v1.6 cannot use (it panics decoding a
+# Timestamp). Map them to the APIv1 packages Debian ships instead.
+WKT_MAP=""
+for wkt in any duration empty struct timestamp wrappers; do
+  WKT_MAP+=",Mgoogle/protobuf/$wkt.proto=github.com/golang/protobuf/ptypes/$wkt"
+done
+WKT_MAP+=",Mgoogle/protobuf/field_mask.proto=google.golang.org/genproto/protobuf/field_mask"
+WKT_MAP+=",Mgoogle/protobuf/descriptor.proto=github.com/golang/protobuf/protoc-gen-go/descriptor"
+run_protoc --go_out="plugins=grpc$WKT_MAP:$WORK/go" --grpc-gateway_out="logtostderr=true:$WORK/go"
 cp "$WORK"/go/"$GOMOD"/gen/go/massage_estimator/v1/*.go "$GEN_DIR/"
+# An APIv2 import compiles fine next to APIv1 but panics at run time; refuse it here.
+if grep -l '"google.golang.org/protobuf/' "$GEN_DIR"/*.go; then
+  echo "build_gateway.sh: generated code imports APIv2 google.golang.org/protobuf (above);" \
+    "map that proto's Go package to an APIv1 one in WKT_MAP" >&2
+  exit 1
+fi
 
 # The list of Register*HandlerFromEndpoint functions gateway/main.go registers, so a new
 # service in the protos is exposed without editing main.go.
