@@ -13,8 +13,11 @@ from datetime import date
 
 import pytest
 
+from service.domain.engine import estimate_session
 from service.domain.errors import NoRuleVersionError
+from service.domain.index import RuleIndex
 from service.domain.model import (
+    Clinic,
     CoverageBasis,
     Injury,
     Network,
@@ -180,3 +183,17 @@ def test_plan_year_boundaries(quoter: Quoter, day: date, period: tuple[date, dat
     est = quoter.estimate(replace(BASE, date_of_service=day, referral_date=day))
     assert est.benefit_period == period
     assert_money(est, allowed=10800, copay=2500, plan_pays=8300, patient_pays=2500)
+
+
+def test_copay_is_the_lesser_of_copay_and_allowed(index: RuleIndex, clinic: Clinic) -> None:
+    # The sample allowed amounts never fall below $25.00 (1 unit is $27.00), so raise the
+    # copay to $30.00 on a copy of the real plan: 15 min of 97140 -> 1 unit, $27.00 allowed;
+    # copay min($30.00, $27.00) = $27.00; plan pays $0.
+    version, plan = index.resolve("contoso-hmo-silver", date(2026, 9, 15))
+    dearer = replace(plan, in_network=replace(plan.in_network, copay=3000))
+    est = estimate_session(replace(BASE, minutes=15), dearer, version, clinic)
+    assert_covered(est, covered_units=1, billed_units=1)
+    assert_money(est, allowed=2700, copay=2700, plan_pays=0, patient_pays=2700)
+    # 30 min -> 2 units, $54.00 allowed: copay min($30.00, $54.00) = $30.00; plan $24.00.
+    est = estimate_session(replace(BASE, minutes=30), dearer, version, clinic)
+    assert_money(est, allowed=5400, copay=3000, plan_pays=2400, patient_pays=3000)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime
 
 import pytest
 
 from service.domain.errors import NoRuleVersionError, PlanNotFoundError
 from service.domain.index import RuleIndex
+from service.domain.model import RuleSetVersion
 
 from .conftest import PUBLISHED_AT
 
@@ -69,3 +71,20 @@ def test_as_of_replays_what_was_known(index: RuleIndex) -> None:
         index.resolve(
             "acme-ppo-gold", date(2026, 3, 3), as_of=datetime(2025, 10, 31, 23, 59, tzinfo=UTC)
         )
+
+
+def test_as_of_picks_only_versions_published_by_then(versions: list[RuleSetVersion]) -> None:
+    # Publish the 2027 Acme version later (2026-06-01) than everything else (2025-11-01):
+    # a replay as of 2026-03-01 did not know 2027 rates yet, so 2027 dates had no version.
+    later = datetime(2026, 6, 1, tzinfo=UTC)
+    shifted = [replace(v, published_at=later) if v.version == "2027.1" else v for v in versions]
+    index = RuleIndex.build(shifted)
+    with pytest.raises(NoRuleVersionError):
+        index.resolve("acme-ppo-gold", date(2027, 2, 1), as_of=datetime(2026, 3, 1, tzinfo=UTC))
+    found, _ = index.resolve("acme-ppo-gold", date(2027, 2, 1), as_of=later)
+    assert found.version == "2027.1"
+    # 2026 dates are answered by 2026.1 at either moment.
+    found, _ = index.resolve(
+        "acme-ppo-gold", date(2026, 3, 3), as_of=datetime(2026, 3, 1, tzinfo=UTC)
+    )
+    assert found.version == "2026.1"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from decimal import ROUND_FLOOR, Decimal
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -22,6 +23,7 @@ from service.domain.model import (
     Estimate,
     Injury,
     Network,
+    NetworkTerms,
     PlanRules,
     ReferralKind,
     SessionRequest,
@@ -37,6 +39,41 @@ THERAPEUTIC = ["medical", "deep_tissue", "myofascial"]  # covered by every sampl
 DIAGNOSES = ["M54.50", "M54.2", "M79.7", "M17.11", "S33.5XXA", "F41.1", "F32.A", "Z00.00"]
 CHARGE_PER_UNIT = 4000  # the clinic's $40.00 for both codes (payer_rules/clinic.yaml)
 FIRST_DAY = date(2026, 7, 1)  # every sample plan has a version from here on
+
+
+def half_up(amount: Decimal) -> int:
+    """Round a non-negative amount of cents half up: floor(x + 1/2), written out again."""
+    return int((amount + Decimal("0.5")).to_integral_value(rounding=ROUND_FLOOR))
+
+
+def expected_allowed(plan: PlanRules, terms: NetworkTerms, cpt: str, units: int) -> int:
+    """cost-rules.md §3 from the rule values: flat per visit, or first + later units."""
+    if terms.per_visit_allowed is not None:
+        return terms.per_visit_allowed
+    rate = terms.allowed[cpt]
+    return rate.first_unit + rate.later_units * (units - 1)
+
+
+def expected_share(terms: NetworkTerms, allowed: int, before: Accumulators) -> tuple[int, int, int]:
+    """cost-rules.md §4 steps 1-3 (copay, deductible, coinsurance), cap order included."""
+    if terms.copay is not None:
+        copay, deductible, coinsurance = min(terms.copay, allowed), 0, 0
+    else:
+        copay = 0
+        deductible = (
+            min(allowed, max(0, terms.deductible - before.deductible_met))
+            if terms.deductible_applies
+            else 0
+        )
+        coinsurance = half_up(terms.coinsurance * (allowed - deductible))
+    if terms.out_of_pocket_max is not None:
+        room = max(0, terms.out_of_pocket_max - before.out_of_pocket_met)
+        copay = min(copay, room)
+        room -= copay
+        deductible = min(deductible, room)
+        room -= deductible
+        coinsurance = min(coinsurance, room)
+    return copay, deductible, coinsurance
 
 
 def cms(minutes: int) -> int:
@@ -137,6 +174,13 @@ def check_invariants(p: Priced) -> None:
     if est.sessions_remaining is not None:
         assert est.sessions_remaining >= 0
 
+    # HSA only where the plan says so (and, §7, for a covered qualifying session).
+    if plan is None or not plan.hsa_eligible:
+        assert est.hsa_eligible is False
+    if plan is None:
+        assert est.sessions_remaining is None
+        assert est.rule_version is None
+
     if not est.covered:
         # Not covered: the plan pays nothing, the patient pays the cash price, nothing counts.
         assert est.plan_pays == 0
@@ -145,6 +189,9 @@ def check_invariants(p: Priced) -> None:
         assert pc.cost_share == 0
         assert after == before
         assert est.patient_pays == pc.not_covered > 0
+        if plan is not None and plan.visit_limit is not None:
+            # No visit used: what is left is the limit minus the visits already used.
+            assert est.sessions_remaining == max(0, plan.visit_limit.visits - before.visits_used)
         return
 
     assert plan is not None
@@ -152,6 +199,12 @@ def check_invariants(p: Priced) -> None:
     assert terms is not None
     if plan.max_units_per_visit is not None:
         assert est.covered_units <= plan.max_units_per_visit
+    # The figures themselves, recomputed from the rule values by a second implementation.
+    assert est.covered_units == min(est.billed_units, plan.max_units_per_visit or est.billed_units)
+    assert est.allowed_amount == expected_allowed(plan, terms, est.cpt_code, est.covered_units)
+    assert (pc.copay, pc.deductible, pc.coinsurance) == expected_share(
+        terms, est.allowed_amount, before
+    )
     # Units above the cap at the clinic's charge per unit.
     assert pc.not_covered == CHARGE_PER_UNIT * (est.billed_units - est.covered_units)
     if terms.out_of_pocket_max is not None:
@@ -176,6 +229,18 @@ def check_invariants(p: Priced) -> None:
     if plan.visit_limit is not None:
         assert before.visits_used < plan.visit_limit.visits
         assert est.sessions_remaining == max(0, plan.visit_limit.visits - after.visits_used)
+    # Prior authorization from visit N on; missing unless on file (checked for covered
+    # sessions, where the estimate shows what the plan pays once it is granted).
+    needs_pa = (
+        plan.prior_authorization_from_visit is not None
+        and before.visits_used + 1 >= plan.prior_authorization_from_visit
+    )
+    assert est.prior_authorization_required is needs_pa
+    assert ("PRIOR_AUTHORIZATION" in {m.code for m in est.missing}) is (
+        needs_pa and not req.prior_authorization_on_file
+    )
+    if plan.hsa_eligible:
+        assert est.hsa_eligible is True
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])

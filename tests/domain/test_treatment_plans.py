@@ -5,14 +5,17 @@ Every figure is hand-computed; totals are checked against the hand-computed sums
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from service.domain.errors import InvalidRequestError, NoRuleVersionError
+from service.domain.index import RuleIndex
 from service.domain.model import (
+    Clinic,
     Estimate,
     ReferralKind,
+    RuleSetVersion,
     SessionRequest,
     TreatmentPlanEstimate,
 )
@@ -278,3 +281,20 @@ def test_date_without_version_fails_the_whole_plan(quoter: Quoter) -> None:
 def test_no_dates_is_invalid(quoter: Quoter) -> None:
     with pytest.raises(InvalidRequestError):
         quoter.treatment_plan(ACME, [])
+
+
+def test_plan_replayed_before_2027_rules_were_published(
+    versions: list[RuleSetVersion], clinic: Clinic
+) -> None:
+    # 2027.1 published on 2026-06-01; a plan priced as of 2026-03-01 cannot answer its
+    # 2027 sessions: the whole plan fails (no partial answer), naming the session.
+    later = datetime(2026, 6, 1, tzinfo=UTC)
+    shifted = [replace(v, published_at=later) if v.version == "2027.1" else v for v in versions]
+    replay = Quoter(RuleIndex.build(shifted), clinic)
+    dates = every(date(2026, 11, 20), 7, 8)
+    with pytest.raises(NoRuleVersionError) as info:
+        replay.treatment_plan(ACME, dates, as_of=datetime(2026, 3, 1, tzinfo=UTC))
+    assert info.value.date_of_service == date(2027, 1, 1)  # session 7, the first in 2027
+    # As of publication, the same plan answers with 2027 rates from 2027-01-01.
+    plan = replay.treatment_plan(ACME, dates, as_of=later)
+    assert [s.allowed_amount for s in plan.sessions][-2:] == [13200, 13200]  # 4 x $33.00
