@@ -287,3 +287,9 @@ def test_out_of_network_adds_balance_billing(grpc_stub: object) -> None:
 
 def test_money_helper_roundtrip() -> None:
     assert cents(usd("64.80")) == 6480
+
+
+def test_malformed_rules_as_of_is_invalid_argument(grpc_stub: object) -> None:
+    bad = timestamp_pb2.Timestamp(seconds=1767225600, nanos=-1)
+    status = refused(grpc_stub, issue_example(), grpc.StatusCode.INVALID_ARGUMENT, rules_as_of=bad)
+    assert "rules_as_of" in field_violations(status)

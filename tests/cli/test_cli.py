@@ -202,3 +202,21 @@ def test_serve_with_a_bad_setting_exits_2(tmp_path: Path) -> None:
     result = run("serve", "--port", "70000", "--database-url", f"sqlite:///{tmp_path}/x.db")
     assert result.returncode == 2
     assert "port" in result.stderr
+
+
+def test_serve_with_broken_rule_files_exits_1_naming_the_problem(tmp_path: Path) -> None:
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "clinic.yaml").write_text("name: [unclosed\n")
+    result = run(
+        "serve",
+        "--port",
+        "0",
+        "--database-url",
+        f"sqlite:///{tmp_path}/x.db",
+        "--rules-dir",
+        str(rules),
+    )
+    assert result.returncode == 1
+    assert "cannot start" in result.stderr and "clinic.yaml" in result.stderr
+    assert "Traceback" not in result.stderr
