@@ -403,3 +403,14 @@ def test_money_spellings_that_mean_the_same_amount(clinic: Clinic) -> None:
     again = parse_rule_set(to_yaml(data), SOURCE, clinic)
     assert again.checksum == base.checksum
     assert again.plans == base.plans
+
+
+def test_an_impossible_unquoted_date_names_its_line(clinic: Clinic) -> None:
+    text = (RULES_DIR / "acme-health" / "2026.yaml").read_text(encoding="utf-8")
+    text = text.replace("effective_to: 2026-12-31", "effective_to: 2026-02-30")
+    line = text.splitlines().index(next(x for x in text.splitlines() if "2026-02-30" in x)) + 1
+    with pytest.raises(RuleFileError) as excinfo:
+        parse_rule_set(text, SOURCE, clinic)
+    (problem,) = excinfo.value.problems
+    assert problem.field.startswith(f"line {line},")
+    assert "2026-02-30 is not a real date" in problem.message
