@@ -288,7 +288,8 @@ def validate_rule_set_content(
     try:
         model = RuleSetModel.model_validate(data)
     except ValidationError as exc:
-        return None, pydantic_problems(exc, data, source, RuleSetModel)
+        problems = pydantic_problems(exc, data, source, RuleSetModel)
+        return None, problems + _check_sound_parts(data, source, clinic)
     problems = _check_rule_set(model, source, clinic)
     if any(p.is_error for p in problems):
         return None, problems
@@ -419,20 +420,56 @@ class _Checker:
 
 def _check_rule_set(m: RuleSetModel, source: str, clinic: Clinic) -> list[Problem]:
     c = _Checker(source)
-    if m.effective_to is not None and m.effective_to < m.effective_from:
+    _check_dates(m.effective_from, m.effective_to, c)
+    _check_plans(list(enumerate(m.plans, start=1)), c, clinic)
+    return c.problems
+
+
+class _Dates(BaseModel):
+    effective_from: date
+    effective_to: date | None = None
+
+
+def _check_sound_parts(data: Mapping[str, Any], source: str, clinic: Clinic) -> list[Problem]:
+    """After a structural error, still check the parts that are sound (the dates, each plan
+    that validates on its own), so one broken plan does not hide another plan's mistakes."""
+    c = _Checker(source)
+    try:
+        dates = _Dates.model_validate(
+            {k: data[k] for k in ("effective_from", "effective_to") if k in data}
+        )
+    except ValidationError:
+        pass  # already reported by the structural pass
+    else:
+        _check_dates(dates.effective_from, dates.effective_to, c)
+    raw_plans = data.get("plans")
+    plans: list[tuple[int, PlanModel]] = []
+    for number, raw in enumerate(raw_plans if isinstance(raw_plans, list) else [], start=1):
+        try:
+            plans.append((number, PlanModel.model_validate(raw)))
+        except ValidationError:
+            continue  # already reported by the structural pass
+    _check_plans(plans, c, clinic)
+    return c.problems
+
+
+def _check_dates(effective_from: date, effective_to: date | None, c: _Checker) -> None:
+    if effective_to is not None and effective_to < effective_from:
         c.error(
             "effective_to",
-            f"{m.effective_to.isoformat()} is before effective_from {m.effective_from.isoformat()}",
+            f"{effective_to.isoformat()} is before effective_from {effective_from.isoformat()}",
         )
+
+
+def _check_plans(plans: list[tuple[int, PlanModel]], c: _Checker, clinic: Clinic) -> None:
     seen: set[str] = set()
-    for number, plan in enumerate(m.plans, start=1):
+    for number, plan in plans:
         at = f"plans[{plan.id}]"
         if plan.id in seen:
             at = f"plans[#{number}]"  # the id no longer tells the two apart
             c.error(f"{at}.id", f'plan id "{plan.id}" appears more than once in this file')
         seen.add(plan.id)
         _check_plan(plan, at, c, clinic)
-    return c.problems
 
 
 def _check_plan(p: PlanModel, at: str, c: _Checker, clinic: Clinic) -> None:

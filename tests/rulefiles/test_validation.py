@@ -414,3 +414,21 @@ def test_an_impossible_unquoted_date_names_its_line(clinic: Clinic) -> None:
     (problem,) = excinfo.value.problems
     assert problem.field.startswith(f"line {line},")
     assert "2026-02-30 is not a real date" in problem.message
+
+
+def test_a_structural_error_in_one_plan_does_not_hide_another_plans_mistakes(
+    clinic: Clinic,
+) -> None:
+    data = sample_data()
+    second = dict(acme_plan(data), id="acme-ppo-silver")
+    second["in_network"] = dict(second["in_network"], out_of_pocket_max="100.00")
+    data["plans"].append(second)
+    acme_plan(data)["units"] = {"method": "eight_minute", "max_per_visit": 4}  # structural
+    data["effective_to"] = "2025-06-30"
+    with pytest.raises(RuleFileError) as excinfo:
+        parse_rule_set(to_yaml(data), SOURCE, clinic)
+    problems = excinfo.value.problems
+    find(problems, f"{P}.units.method", "eight_minute")
+    find(problems, "plans[acme-ppo-silver].in_network.out_of_pocket_max", "below the deductible")
+    find(problems, "effective_to", "is before effective_from")
+    assert len(problems) == 3
