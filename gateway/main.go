@@ -46,11 +46,8 @@ func run(listen, target string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	// Proto field names (OrigName) so REST bodies match the CLI's --json; EmitDefaults so a
-	// zero amount or false flag is shown, never silently missing.
-	marshaler := &runtime.JSONPb{OrigName: true, EmitDefaults: true}
 	mux := runtime.NewServeMux(
-		runtime.WithMarshalerOption(runtime.MIMEWildcard, marshaler),
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, newMarshaler()),
 	)
 
 	// GatewayRegistrations lists every generated Register*HandlerFromEndpoint; the build

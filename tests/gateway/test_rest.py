@@ -110,6 +110,24 @@ def test_malformed_json_is_400(gateway: Gateway) -> None:
     assert reply.json["code"] == grpc.StatusCode.INVALID_ARGUMENT.value[0]
 
 
+def test_unknown_json_field_is_400_not_silently_ignored(gateway: Gateway) -> None:
+    # A typo in an accumulator must not price the session as if nothing was met.
+    session = issue_session()
+    session["accumulators"]["deductible_mett"] = usd(450)
+    reply = http("POST", gateway.url("/v1/estimates:session"), {"session": session})
+    assert reply.status == 400, reply
+    assert reply.json["code"] == grpc.StatusCode.INVALID_ARGUMENT.value[0]
+    assert "deductible_mett" in reply.json["message"]
+
+
+def test_int64_money_units_may_be_a_json_number(gateway: Gateway) -> None:
+    session = issue_session()
+    session["accumulators"]["deductible_met"] = {"currency_code": "USD", "units": 450}
+    reply = http("POST", gateway.url("/v1/estimates:session"), {"session": session})
+    assert reply.status == 200, reply
+    assert reply.json["estimate"]["patient_cost"]["deductible"] == usd(50)
+
+
 # --- quotes ---------------------------------------------------------------------------------
 
 
@@ -293,7 +311,7 @@ def test_authorization_header_arrives_as_grpc_metadata(
             "POST",
             gw.url("/v1/estimates:session"),
             {"session": {"plan_id": "acme-ppo-gold"}},
-            headers={"Authorization": token},
+            headers={"Authorization": token, "Grpc-Metadata-Request-Id": "req-42"},
         )
         assert reply.status == 200, reply
         assert reply.json["estimate"]["plan_id"] == "acme-ppo-gold"
@@ -304,5 +322,7 @@ def test_authorization_header_arrives_as_grpc_metadata(
     with_header, without_header = servicer.metadata
     assert with_header["authorization"] == token
     assert "authorization" not in without_header
+    # Custom headers travel only with the Grpc-Metadata- prefix, which the gateway strips.
+    assert with_header["request-id"] == "req-42"
     # The gateway marks where the call came from (x-forwarded-for), so the service can log it.
     assert with_header["x-forwarded-for"] == "127.0.0.1"
