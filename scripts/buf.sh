@@ -7,7 +7,7 @@
 #   scripts/buf.sh <any buf args>       # run the pinned buf itself
 #
 # buf comes from npm (@bufbuild/buf, pinned below) into build/buf/node_modules; nothing is
-# installed globally. Needs node + npm (Debian: apt-get install nodejs npm).
+# installed globally. Needs node + npm (installed from Debian when npm is missing).
 #
 # What "breaking" compares with: on a feature branch or with uncommitted proto changes, the
 # main branch (`.git#branch=main`). On main itself with a clean tree (CI on a clone of main)
@@ -25,8 +25,13 @@ PREFIX="$ROOT/build/buf"
 BUF="$PREFIX/node_modules/.bin/buf"
 if [[ ! -x "$BUF" ]] || [[ "$("$BUF" --version 2>/dev/null)" != "$BUF_VERSION" ]]; then
   if ! command -v npm >/dev/null; then
-    echo "buf.sh: npm is missing (Debian: apt-get install -y nodejs npm)" >&2
-    exit 3
+    # A fresh Debian machine: Debian's own nodejs + npm (skip when another node is present,
+    # e.g. NodeSource's, which bundles npm).
+    SUDO=""
+    [[ $(id -u) -eq 0 ]] || SUDO="sudo"
+    echo "buf.sh: npm is missing; installing Debian's nodejs and npm" >&2
+    $SUDO apt-get update -q >/dev/null
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q nodejs npm >/dev/null
   fi
   mkdir -p "$PREFIX"
   echo "buf.sh: installing @bufbuild/buf@$BUF_VERSION into ${PREFIX#"$ROOT"/}" >&2
