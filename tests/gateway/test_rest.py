@@ -326,3 +326,14 @@ def test_authorization_header_arrives_as_grpc_metadata(
     assert with_header["request-id"] == "req-42"
     # The gateway marks where the call came from (x-forwarded-for), so the service can log it.
     assert with_header["x-forwarded-for"] == "127.0.0.1"
+
+
+def test_rules_as_of_timestamp_travels_as_rfc3339(gateway: Gateway) -> None:
+    # Replaying with the rules known in 2000 (none): 412 NO_RULE_VERSION, proving the
+    # gateway parsed the Timestamp and the service received it.
+    body = {"session": issue_session(), "rules_as_of": "2000-01-01T00:00:00Z"}
+    reply = http("POST", gateway.url("/v1/estimates:session"), body)
+    assert reply.status == 412, reply
+    assert details_of(reply.json, ERROR_INFO)[0]["reason"] == "NO_RULE_VERSION"
+    body["rules_as_of"] = "not a time"
+    assert http("POST", gateway.url("/v1/estimates:session"), body).status == 400
