@@ -382,8 +382,9 @@ def _diff(a: Any, b: Any, path: str, key: str, out: list[Change]) -> None:
                 _diff(a[k], b[k], sub, str(k), out)
         return
     if isinstance(a, list) and isinstance(b, list):
-        rk = _record_key([*a, *b])
-        if rk is not None and _record_key(a) is not None and _record_key(b) is not None:
+        ka, kb = _record_key(a), _record_key(b)
+        rk = ka or kb if (ka == kb or not a or not b) else None
+        if rk is not None:
             ia = {str(i[rk]): i for i in a}
             ib = {str(i[rk]): i for i in b}
             for ident in [*ia, *(x for x in ib if x not in ia)]:
@@ -393,7 +394,7 @@ def _diff(a: Any, b: Any, path: str, key: str, out: list[Change]) -> None:
                 elif ident not in ia:
                     out.append(Change(ChangeKind.ADDED, sub, None, _show(ib[ident], sub)))
                 else:
-                    _diff(ia[ident], ib[ident], sub, key, out)
+                    _diff(ia[ident], ib[ident], sub, ident, out)
             return
         if all(not isinstance(x, (Mapping, list)) for x in [*a, *b]):
             # Lists of plain values (codes, session types): say what came and went.

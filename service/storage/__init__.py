@@ -10,9 +10,11 @@ from service.storage.store import (
     StoreIntegrityError,
     create_store,
 )
+from service.storage.watch import ChangeWatcher
 
 __all__ = [
     "NOTIFY_CHANNEL",
+    "ChangeWatcher",
     "Problem",
     "PublishRejectedError",
     "PublishResult",

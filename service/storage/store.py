@@ -324,6 +324,8 @@ class RuleStore:
         """
         if not published_by.strip():
             raise ValueError("published_by must name who publishes")
+        if now is not None and now.tzinfo is None:
+            raise ValueError(f"publish time {now.isoformat()} has no time zone; use UTC")
         published_at = (now or datetime.now(UTC)).astimezone(UTC)
         results: list[PublishResult] = []
         with self._locked(_PUBLISH_LOCK_KEY) as conn, Session(bind=conn) as session:
