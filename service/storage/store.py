@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -40,7 +41,13 @@ from service.domain.versions import (
     PublishRejectedError,
     check_publish,
 )
-from service.storage.tables import PlanVersionRow, RuleSetVersionPublic, RuleSetVersionRow
+from service.storage.tables import (
+    PlanVersionRow,
+    RuleSetVersionPublic,
+    RuleSetVersionRow,
+    SavedQuotePublic,
+    SavedQuoteRow,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy.engine.interfaces import DBAPIConnection
@@ -416,6 +423,45 @@ class RuleStore:
         ordered = sorted(parsed_list, key=lambda p: (p.payer_id, p.effective_from, p.version))
         results = self.publish_many(ordered, published_by, note=None)
         return sum(1 for r in results if r.created)
+
+    # ------------------------------------------------------------------ saved quotes
+
+    def save_quote(
+        self,
+        *,
+        request: Mapping[str, Any],
+        response: Mapping[str, Any],
+        plan_id: str,
+        payer_id: str | None = None,
+        version: str | None = None,
+        checksum: str | None = None,
+        now: datetime | None = None,
+    ) -> SavedQuotePublic:
+        """Keep an estimate a client asked to save (request and answer as JSON, plus the rule
+        version that answered, so a replay can pin that version); returns it with its id."""
+        if now is not None and now.tzinfo is None:
+            raise ValueError(f"save time {now.isoformat()} has no time zone; use UTC")
+        row = SavedQuoteRow(
+            id=str(uuid.uuid4()),
+            created_at=(now or datetime.now(UTC)).astimezone(UTC),
+            request=canonical_json(request),
+            response=canonical_json(response),
+            plan_id=plan_id,
+            payer_id=payer_id,
+            version=version,
+            checksum=checksum,
+        )
+        with Session(self.engine) as session:
+            session.add(row)
+            session.commit()
+            session.refresh(row)
+            return SavedQuotePublic.model_validate(row)
+
+    def get_quote(self, quote_id: str) -> SavedQuotePublic | None:
+        """A saved quote by id (None when there is none)."""
+        with Session(self.engine) as session:
+            row = session.get(SavedQuoteRow, quote_id)
+            return None if row is None else SavedQuotePublic.model_validate(row)
 
     # ------------------------------------------------------------------ transactions
 

@@ -56,6 +56,24 @@ def test_migrations_match_the_sqlmodel_tables(store: RuleStore) -> None:
     assert diff == []
 
 
+def test_alembic_command_line_upgrades_the_same_schema(db_url: str) -> None:
+    """`alembic upgrade head` by hand (alembic.ini at the repo root) does what migrate() does."""
+    repo = Path(__file__).resolve().parents[2]
+    alembic = Path(sys.executable).with_name("alembic")
+    done = subprocess.run(
+        [str(alembic), "-c", str(repo / "alembic.ini"), "-x", f"url={db_url}", "upgrade", "head"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    store = create_store(db_url)
+    assert store.current_revision() == "0001"
+    store.migrate()  # and the programmatic path agrees there is nothing left to do
+    assert store.is_empty()
+    store.engine.dispose()
+
+
 def test_sqlite_folder_is_created(tmp_path: Path) -> None:
     store = create_store(f"sqlite:///{tmp_path / 'a' / 'b' / 'rules.db'}")
     store.migrate()
@@ -149,15 +167,31 @@ def test_batch_with_one_invalid_version_writes_nothing(store: RuleStore) -> None
 
 
 def test_a_failure_inside_the_transaction_leaves_nothing_behind(store: RuleStore) -> None:
-    """All or nothing also holds when the database itself refuses a row mid-batch."""
-    good = rule_set("2026.1", date(2026, 1, 1), payer="birch-health")
-    long_by = "x" * 300 if store.dialect == "postgresql" else None
-    if long_by is None:
-        pytest.skip("SQLite does not enforce VARCHAR lengths; PostgreSQL covers this case")
-    with pytest.raises(sa.exc.DataError):
-        store.publish_many([good], long_by)
+    """All or nothing also holds when the database itself refuses a row mid-batch: a trigger
+    rejects the second version's plan row after the first version's rows were written."""
+    if store.dialect == "sqlite":
+        ddl = [
+            "CREATE TRIGGER refuse_birch BEFORE INSERT ON plan_version "
+            "WHEN NEW.plan_id = 'birch-health-gold' BEGIN SELECT RAISE(ABORT, 'refused'); END"
+        ]
+    else:
+        ddl = [
+            "CREATE FUNCTION refuse_birch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            "IF NEW.plan_id = 'birch-health-gold' THEN RAISE EXCEPTION 'refused'; END IF; "
+            "RETURN NEW; END $$",
+            "CREATE TRIGGER refuse_birch BEFORE INSERT ON plan_version "
+            "FOR EACH ROW EXECUTE FUNCTION refuse_birch()",
+        ]
+    with store.engine.begin() as conn:
+        for statement in ddl:
+            conn.exec_driver_sql(statement)
+    first = rule_set("2026.1", date(2026, 1, 1), payer="acme-health")
+    second = rule_set("2026.1", date(2026, 1, 1), payer="birch-health")
+    with pytest.raises(sa.exc.DBAPIError, match="refused"):
+        store.publish_many([first, second], "batch")
     assert store.is_empty()
     assert _count(store, "plan_version") == 0
+    assert store.latest_change_marker() == "0:0"
 
 
 def test_mid_year_replacement_is_allowed_and_answers_from_its_start(store: RuleStore) -> None:
@@ -375,3 +409,25 @@ def test_concurrent_publishes_from_processes(pg_url: str) -> None:
     assert sum(v.version.startswith("2029.") for v in versions) == 1
     assert _count(store, "plan_version") == 5
     store.engine.dispose()
+
+
+# ---------------------------------------------------------------------------- saved quotes
+
+
+def test_saved_quote_round_trip(store: RuleStore) -> None:
+    saved = store.save_quote(
+        request={"plan_id": "acme-ppo-gold", "minutes": 53},
+        response={"patient_pays": {"cents": 2480}},
+        plan_id="acme-ppo-gold",
+        payer_id="acme-health",
+        version="2026.1",
+        checksum="sha256:abc",
+        now=T0,
+    )
+    got = store.get_quote(saved.id)
+    assert got == saved
+    assert got is not None and got.created_at == T0
+    assert json.loads(got.response) == {"patient_pays": {"cents": 2480}}
+    assert store.get_quote("00000000-0000-0000-0000-000000000000") is None
+    self_pay = store.save_quote(request={}, response={}, plan_id="self-pay")
+    assert self_pay.id != saved.id and self_pay.payer_id is None
