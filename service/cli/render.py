@@ -63,11 +63,8 @@ def render_estimate(est: pb.Estimate) -> None:
     summary.add_row("patient pays", usd(est.patient_pays))
     if est.HasField("sessions_remaining"):
         limit = f" of {est.visit_limit}" if est.HasField("visit_limit") else ""
-        shared = (
-            f", shared with {', '.join(est.visit_limit_shared_with)}"
-            if est.visit_limit_shared_with
-            else ""
-        )
+        others = [s for s in est.visit_limit_shared_with if s != "massage"]
+        shared = f", shared with {', '.join(others)}" if others else ", massage only"
         summary.add_row("sessions remaining", f"{est.sessions_remaining}{limit}{shared}")
     summary.add_row("prior authorization", "required" if est.prior_authorization_required else "no")
     summary.add_row("HSA eligible", "yes" if est.hsa_eligible else "no")
