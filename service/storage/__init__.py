@@ -10,15 +10,19 @@ from service.storage.store import (
     StoreIntegrityError,
     create_store,
 )
+from service.storage.tables import PlanVersionPublic, RuleSetVersionPublic, SavedQuotePublic
 from service.storage.watch import ChangeWatcher
 
 __all__ = [
     "NOTIFY_CHANNEL",
     "ChangeWatcher",
+    "PlanVersionPublic",
     "Problem",
     "PublishRejectedError",
     "PublishResult",
+    "RuleSetVersionPublic",
     "RuleStore",
+    "SavedQuotePublic",
     "StoreIntegrityError",
     "create_store",
 ]

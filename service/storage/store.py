@@ -42,6 +42,7 @@ from service.domain.versions import (
     check_publish,
 )
 from service.storage.tables import (
+    PlanVersionPublic,
     PlanVersionRow,
     RuleSetVersionPublic,
     RuleSetVersionRow,
@@ -225,6 +226,34 @@ class RuleStore:
             and (plan_id is None or any(p.plan_id == plan_id for p in m.plans))
         ]
 
+    def list_plans(self, plan_id: str | None = None) -> list[PlanVersionPublic]:
+        """Every (plan, version) pair, by plan id and then effective date; reads no content."""
+        query = (
+            select(PlanVersionRow, RuleSetVersionRow)
+            .join(
+                RuleSetVersionRow, col(RuleSetVersionRow.id) == PlanVersionRow.rule_set_version_id
+            )
+            .options(defer(RuleSetVersionRow.content))  # type: ignore[arg-type]
+            .order_by(col(PlanVersionRow.plan_id), col(PlanVersionRow.effective_from))
+        )
+        if plan_id is not None:
+            query = query.where(PlanVersionRow.plan_id == plan_id)
+        with Session(self.engine) as session:
+            return [
+                PlanVersionPublic(
+                    plan_id=plan.plan_id,
+                    plan_name=plan.plan_name,
+                    effective_from=plan.effective_from,
+                    effective_to=plan.effective_to,
+                    payer_id=version.payer_id,
+                    payer_name=version.payer_name,
+                    version=version.version,
+                    checksum=version.checksum,
+                    published_at=version.published_at,
+                )
+                for plan, version in session.exec(query).all()
+            ]
+
     def get_content(self, payer_id: str, version: str) -> dict[str, Any] | None:
         """The canonical content of one version (None when not published)."""
         with Session(self.engine) as session:
@@ -241,6 +270,11 @@ class RuleStore:
     def load_versions(self, clinic: Clinic | None = None) -> list[RuleSetVersion]:
         """Every published version as a domain object, rebuilt from its stored content."""
         clinic = clinic or self.clinic
+        if clinic is None and self._rebuild is _default_rebuild:
+            raise RuntimeError(
+                "rebuilding rule versions needs the clinic profile: pass clinic=, or call "
+                "seed_from_dir(rules_dir) first (it reads clinic.yaml)"
+            )
         with Session(self.engine) as session:
             rows = session.exec(select(RuleSetVersionRow).order_by(col(RuleSetVersionRow.id))).all()
         return [self._to_domain(row, clinic) for row in rows]
@@ -472,6 +506,8 @@ class RuleStore:
             conn = conn.execution_options(**{_IMMEDIATE: True})
             with conn.begin():
                 if self.dialect == "postgresql":
+                    # A stuck publisher must not hang every other one forever.
+                    conn.execute(sa.text("SET LOCAL lock_timeout = '60s'"))
                     conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
                 yield conn
 

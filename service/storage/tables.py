@@ -105,6 +105,16 @@ class PlanVersionRow(PlanVersionBase, table=True):
     rule_set_version_id: int = Field(foreign_key="rule_set_version.id", index=True)
 
 
+class PlanVersionPublic(PlanVersionBase):
+    """One plan in one published version, with the version it belongs to (ListPlans)."""
+
+    payer_id: str
+    payer_name: str
+    version: str
+    checksum: str
+    published_at: datetime
+
+
 # ---------------------------------------------------------------------------- saved_quote
 
 

@@ -108,10 +108,32 @@ def test_seeding_a_new_store_in_a_fresh_process_needs_the_clinic(db_url: str) ->
     first.migrate()
     first.seed_from_dir(RULES_DIR)
     second = create_store(db_url)
+    with pytest.raises(RuntimeError, match="needs the clinic profile"):
+        second.load_versions()
     assert second.seed_from_dir(RULES_DIR) == 0
     assert len(second.load_versions()) == 5
     first.engine.dispose()
     second.engine.dispose()
+
+
+def test_replicas_seeding_at_the_same_moment_publish_once(db_url: str) -> None:
+    """Two servers starting together on one empty database: the sample data lands once."""
+    first = create_store(db_url)
+    first.migrate()
+    replicas = [create_store(db_url) for _ in range(3)]
+    barrier = threading.Barrier(len(replicas))
+
+    def start(s: RuleStore) -> int:
+        s.migrate()
+        barrier.wait()
+        return s.seed_from_dir(RULES_DIR)
+
+    with ThreadPoolExecutor(len(replicas)) as pool:
+        seeded = list(pool.map(start, replicas))
+    assert sorted(seeded) == [0, 0, 5]
+    assert _count(first, "rule_set_version") == 5
+    for s in [first, *replicas]:
+        s.engine.dispose()
 
 
 # ---------------------------------------------------------------------------- publish
@@ -308,6 +330,13 @@ def test_content_round_trips_exactly(store: RuleStore) -> None:
         assert v.checksum == p.checksum
         assert v.published_at == published_at and v.published_at.tzinfo is not None
         assert store.get_content(p.payer_id, p.version) == p.content
+    plans = store.list_plans("acme-ppo-gold")
+    assert [(p.version, p.effective_from, p.effective_to, p.payer_id) for p in plans] == [
+        ("2026.1", date(2026, 1, 1), date(2026, 12, 31), "acme-health"),
+        ("2027.1", date(2027, 1, 1), None, "acme-health"),
+    ]
+    assert plans[0].plan_name == "Acme PPO Gold"
+    assert len(store.list_plans()) == 5
     metas = store.list_versions(plan_id="acme-ppo-gold")
     assert [(m.version, m.plan_ids) for m in metas] == [
         ("2026.1", ["acme-ppo-gold"]),
