@@ -16,6 +16,7 @@ Why it looks like this:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import uuid
@@ -381,13 +382,10 @@ class RuleStore:
                     continue
                 same = _find_same(published, parsed)
                 if same is not None:
-                    results.append(
-                        PublishResult(
-                            parsed.to_version(same.published_at, same.published_by, same.note),
-                            False,
-                            (),
-                        )
-                    )
+                    existing = parsed.to_version(same.published_at, same.published_by, same.note)
+                    # Same content, but the stored version keeps where it first came from.
+                    existing = dataclasses.replace(existing, source=same.source)
+                    results.append(PublishResult(existing, False, ()))
                     continue
                 found = check_publish(parsed, published)
                 problems.extend(found)

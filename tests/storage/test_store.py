@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -143,7 +144,9 @@ def test_same_content_twice_is_one_version(store: RuleStore) -> None:
     parsed = rule_set("2026.1", date(2026, 1, 1), date(2026, 12, 31))
     first = store.publish(parsed, "analyst@acme", now=T0)
     again = store.publish(
-        rule_set("2026.1", date(2026, 1, 1), date(2026, 12, 31)),
+        dataclasses.replace(
+            rule_set("2026.1", date(2026, 1, 1), date(2026, 12, 31)), source="upload.yaml"
+        ),
         "someone-else",
         now=T0 + timedelta(days=3),
     )
@@ -151,6 +154,8 @@ def test_same_content_twice_is_one_version(store: RuleStore) -> None:
     assert again.version == first.version  # the existing one: same moment, same publisher
     assert again.version.published_at == T0
     assert again.version.published_by == "analyst@acme"
+    assert again.version == store.load_versions()[0]
+    assert again.version.source == parsed.source  # where it was first published from
     assert _count(store, "rule_set_version") == 1
     assert _count(store, "plan_version") == 1
 
