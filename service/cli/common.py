@@ -10,6 +10,7 @@ import enum
 import sys
 from collections.abc import Callable
 from datetime import date, datetime
+from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
 
 import grpc
@@ -23,10 +24,11 @@ from rich.console import Console
 
 from service.api.convert import date_to_proto, money_to_proto
 from service.api.errors import details_of
+from service.cli import config
 from service.domain.money import Cents, parse_dollars
 
 EXIT_REFUSED = 1
-DEFAULT_TARGET = "localhost:50051"
+DEFAULT_TARGET: str | None = None  # resolved by service.cli.config (flag > env > file)
 DEFAULT_TIMEOUT = 30.0
 
 T = TypeVar("T")
@@ -109,10 +111,8 @@ PriorAuthOpt = Annotated[
     bool,
     typer.Option("--prior-auth-on-file", help="The payer already granted prior authorization."),
 ]
-TargetOpt = Annotated[
-    str,
-    typer.Option("--target", envvar="MASSAGE_ESTIMATOR_TARGET", help="host:port of the service."),
-]
+TargetOpt = config.TargetOpt  # flag > MASSAGE_ESTIMATOR_TARGET > config file > default
+ConfigOpt = config.ConfigOpt
 TimeoutOpt = Annotated[float, typer.Option("--timeout", help="Seconds to wait for the answer.")]
 JsonOpt = Annotated[
     bool, typer.Option("--json", help="Print the response as protobuf JSON (proto field names).")
@@ -166,13 +166,51 @@ def session_details(
     return details
 
 
-def call_service(target: str, rpc: Callable[[pb_grpc.EstimatorServiceStub], T]) -> T:
-    """Open a channel to `target`, make one call, and turn a refusal into exit 1."""
-    with grpc.insecure_channel(target) as channel:
+def known_session_types(clinic_file: Path) -> list[str] | None:
+    """Session types of the clinic profile, for "did you mean" before calling the service;
+    None when the file cannot be read (the service still checks every session type)."""
+    from service.rulefiles.loader import load_clinic_file
+
+    try:
+        return sorted(load_clinic_file(clinic_file).session_types)
+    except Exception:  # an unreadable profile only turns the local check off
+        return None
+
+
+def session_type_problem(session_type: str, known: list[str]) -> str:
+    """'' when known, else "unknown session type 'x' (did you mean 'y'?); expected ..."."""
+    from service.domain.validation import suggest
+
+    if session_type in known:
+        return ""
+    return (
+        f"unknown session type {session_type!r}{suggest(session_type, known)}; "
+        f"expected one of {', '.join(known)}"
+    )
+
+
+def check_session_type(session_type: str, config_file: Path | None) -> None:
+    """Refuse a session type the clinic does not offer before calling the service (exit 2)."""
+    conn = config.resolve_or_exit(config=config_file)
+    known = known_session_types(conn.clinic_file)
+    problem = session_type_problem(session_type, known) if known is not None else ""
+    if problem:
+        raise typer.BadParameter(problem, param_hint="--session-type")
+
+
+def call_service(
+    target: str | None,
+    rpc: Callable[[pb_grpc.EstimatorServiceStub], T],
+    config_file: Path | None = None,
+) -> T:
+    """Open a channel (target, TLS and token from flag > env > config file > default), make
+    one call, and turn a refusal into exit 1."""
+    conn = config.resolve_or_exit(target=target, config=config_file)
+    with config.open_channel(conn) as channel:
         try:
             return rpc(pb_grpc.EstimatorServiceStub(channel))  # type: ignore[no-untyped-call]
         except grpc.RpcError as exc:
-            fail_with_rpc_error(exc, target)
+            fail_with_rpc_error(exc, conn.target)
 
 
 def fail_with_rpc_error(exc: grpc.RpcError, target: str) -> NoReturn:

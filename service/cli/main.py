@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from service.cli import plan, quote, serve
+from service.cli import batch, gfe, plan, plans, quote, quotes, rules, serve, version
 
 app = typer.Typer(
     name="massage-estimator",
@@ -16,6 +16,12 @@ app = typer.Typer(
 app.command("serve")(serve.serve)
 app.command("quote")(quote.quote)
 app.command("plan")(plan.plan)
+app.command("batch")(batch.batch)
+app.command("gfe")(gfe.gfe)
+app.command("version")(version.version)
+app.add_typer(rules.rules_app, name="rules")
+app.command("plans")(plans.plans)
+app.add_typer(quotes.quotes_app, name="quotes")
 
 
 def main() -> None:

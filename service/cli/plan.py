@@ -38,10 +38,12 @@ def plan(
     visits_used: common.VisitsUsedOpt = 0,
     prior_auth_on_file: common.PriorAuthOpt = False,
     target: common.TargetOpt = common.DEFAULT_TARGET,
+    config_file: common.ConfigOpt = None,
     timeout: common.TimeoutOpt = common.DEFAULT_TIMEOUT,
     as_json: common.JsonOpt = False,
 ) -> None:
     """Estimate a treatment plan: accumulators carry forward from session to session."""
+    common.check_session_type(session_type, config_file)
     details = common.session_details(
         plan=plan,
         session_type=session_type,
@@ -65,7 +67,9 @@ def plan(
         ),
     )
     response: pb.EstimateTreatmentPlanResponse = common.call_service(
-        target, lambda stub: stub.EstimateTreatmentPlan(request, timeout=timeout)
+        target,
+        lambda stub: stub.EstimateTreatmentPlan(request, timeout=timeout),
+        config_file,
     )
     if as_json:
         common.print_json(response)

@@ -33,10 +33,16 @@ def quote(
     visits_used: common.VisitsUsedOpt = 0,
     prior_auth_on_file: common.PriorAuthOpt = False,
     target: common.TargetOpt = common.DEFAULT_TARGET,
+    config_file: common.ConfigOpt = None,
     timeout: common.TimeoutOpt = common.DEFAULT_TIMEOUT,
     as_json: common.JsonOpt = False,
+    save: Annotated[
+        bool,
+        typer.Option("--save", help="Save the quote and print its id (see `quotes show ID`)."),
+    ] = False,
 ) -> None:
     """Estimate one session: covered or not, what the patient and the plan pay, and why."""
+    common.check_session_type(session_type, config_file)
     details = common.session_details(
         plan=plan,
         session_type=session_type,
@@ -52,11 +58,15 @@ def quote(
         visits_used=visits_used,
         prior_auth_on_file=prior_auth_on_file,
     )
-    request = pb.EstimateSessionRequest(session=details)
+    request = pb.EstimateSessionRequest(session=details, save_quote=save)
     response: pb.EstimateSessionResponse = common.call_service(
-        target, lambda stub: stub.EstimateSession(request, timeout=timeout)
+        target,
+        lambda stub: stub.EstimateSession(request, timeout=timeout),
+        config_file,
     )
     if as_json:
         common.print_json(response)
     else:
         render.render_estimate(response.estimate)
+        if response.quote_id:
+            render.console.print(f"quote id: {response.quote_id}", markup=False)
