@@ -2,8 +2,9 @@
 
 Rule files (payer_rules/) are parsed into these by service.rulefiles; the cost engine reads
 only these. Money is integer cents (service.domain.money), rates are Decimals.
-Every rule value keeps a `ref` path (e.g. "plans.acme-ppo-gold.in_network.allowed_per_unit.97124") so
-an estimate can say which rule row produced each figure.
+Every rule value keeps a `ref` path (e.g.
+"plans.acme-ppo-gold.in_network.allowed_per_unit.97124") so an estimate can say which rule row
+produced each figure.
 """
 
 from __future__ import annotations

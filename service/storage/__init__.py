@@ -1,6 +1,6 @@
 """Storage adapter: published rule-set versions and saved quotes in SQLite or PostgreSQL
-(SQLModel tables, Alembic migrations in migrations/), plus a watcher that tells a replica
-when another one published."""
+(SQLModel tables, Alembic migrations in service/storage/migrations/), plus a watcher that
+tells a replica when another one published."""
 
 from service.domain.versions import Problem, PublishRejectedError
 from service.storage.store import (

@@ -57,7 +57,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 NOTIFY_CHANNEL = "rule_set_published"
 # Arbitrary fixed keys for pg_advisory_xact_lock: one for publishing, one for migrating.
 _PUBLISH_LOCK_KEY = 0x6D61_7373_0001

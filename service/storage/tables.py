@@ -3,7 +3,7 @@ with the shared fields, the table model, and a public model for what callers may
 
 Published rule-set versions are immutable: nothing in service.storage updates or deletes a
 row of rule_set_version or plan_version. The schema itself is created by the Alembic
-migrations in migrations/ (these classes must stay in step with them;
+migrations in service/storage/migrations/ (these classes must stay in step with them;
 tests/storage/test_migrations.py compares the two).
 """
 
