@@ -53,6 +53,7 @@ from service.cli import common, config
 from service.domain.money import dollars_str, parse_dollars
 
 MAX_CHUNK = 1000
+SELF_PAY = "self-pay"
 INT32_MAX = 2**31 - 1
 
 COLUMNS: dict[str, str] = {
@@ -221,7 +222,12 @@ def _money(raw: str, column: str) -> money_pb2.Money:
         raise _RowError(column, str(exc)) from None
 
 
-def parse_row(number: int, raw: Mapping[str, Any], session_types: list[str] | None) -> Row:
+def parse_row(
+    number: int,
+    raw: Mapping[str, Any],
+    session_types: list[str] | None,
+    plan_ids: list[str] | None = None,
+) -> Row:
     """The SessionDetails a row describes, or the first problem in it (range checks and the
     rules are the server's; this only catches what cannot be put into a request)."""
     cells = {k: _text(v) for k, v in raw.items() if k is not None}
@@ -232,6 +238,10 @@ def parse_row(number: int, raw: Mapping[str, Any], session_types: list[str] | No
         for column in REQUIRED_COLUMNS:
             if not cells.get(column):
                 raise _RowError(column, "required")
+        plan_id = cells["plan_id"]
+        if plan_ids is not None and plan_id != SELF_PAY and plan_id not in plan_ids:
+            row.error_code = "NOT_FOUND"
+            raise _RowError("plan_id", common.plan_id_problem(plan_id, plan_ids))
         session_type = cells["session_type"]
         if session_types is not None:
             problem = common.session_type_problem(session_type, session_types)
@@ -263,7 +273,7 @@ def parse_row(number: int, raw: Mapping[str, Any], session_types: list[str] | No
         )
         details.date_of_service.CopyFrom(date_to_proto(day))
     except _RowError as exc:
-        row.error_code, row.error_message = "INVALID_ARGUMENT", str(exc)
+        row.error_code, row.error_message = row.error_code or "INVALID_ARGUMENT", str(exc)
     else:
         row.details = details
     return row
@@ -514,6 +524,7 @@ def run_batch(
     concurrency: int,
     timeout: float,
     session_types: list[str] | None,
+    plan_ids: list[str] | None = None,
     on_progress: Any = None,
 ) -> Summary:
     """Parse, send chunk by chunk with `concurrency` calls in flight, write in input order."""
@@ -527,7 +538,7 @@ def run_batch(
                 row = Row(number, _text(raw.get("row_id")) or str(number))
                 row.error_code, row.error_message = "INVALID_ARGUMENT", str(raw["__invalid__"])
             else:
-                row = parse_row(number, raw, session_types)
+                row = parse_row(number, raw, session_types, plan_ids)
             chunk.append(row)
             if len(chunk) >= chunk_size:
                 yield chunk
@@ -652,6 +663,7 @@ def batch(
         with config.open_channel(conn) as channel, progress:
             task = progress.add_task("rows", total=total)
             stub = pb_grpc.EstimatorServiceStub(channel)  # type: ignore[no-untyped-call]
+            plan_ids = common.known_plan_ids(channel, timeout)
             summary = run_batch(
                 read_rows(in_handle, in_fmt, str(input_path)),
                 Writer(out_handle, out_fmt),
@@ -660,6 +672,7 @@ def batch(
                 concurrency=concurrency,
                 timeout=timeout,
                 session_types=session_types,
+                plan_ids=plan_ids,
                 on_progress=lambda n: progress.advance(task, n),
             )
         ok = True

@@ -189,6 +189,31 @@ def session_type_problem(session_type: str, known: list[str]) -> str:
     )
 
 
+def known_plan_ids(channel: grpc.Channel, timeout: float) -> list[str] | None:
+    """Plan ids the service answers for (PayerRulesService.ListPlans), for "did you mean"
+    before sending; None when the service does not offer ListPlans (it still answers an
+    unknown plan with NOT_FOUND and its own suggestions)."""
+    try:
+        from massage_estimator.v1 import payer_rules_pb2, payer_rules_pb2_grpc
+    except ImportError:
+        return None
+    stub = payer_rules_pb2_grpc.PayerRulesServiceStub(channel)  # type: ignore[no-untyped-call]
+    try:
+        response = stub.ListPlans(payer_rules_pb2.ListPlansRequest(), timeout=timeout)
+    except grpc.RpcError:
+        return None
+    return sorted(p.plan_id for p in response.plans)
+
+
+def plan_id_problem(plan_id: str, known: list[str]) -> str:
+    """The words for a plan id the service does not know, with the nearest ones."""
+    import difflib
+
+    close = difflib.get_close_matches(plan_id, known, n=3, cutoff=0.6)
+    hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    return f"unknown plan {plan_id!r}{hint}"
+
+
 def check_session_type(session_type: str, config_file: Path | None) -> None:
     """Refuse a session type the clinic does not offer before calling the service (exit 2)."""
     conn = config.resolve_or_exit(config=config_file)

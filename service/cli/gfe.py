@@ -21,7 +21,7 @@ from service.cli.batch import money_text
 from service.domain.model import Clinic
 from service.domain.money import parse_dollars
 from service.gfe import Client, GfeError, ServiceLine, build_estimate, render_html, render_pdf
-from service.gfe.document import usd
+from service.gfe.document import unprintable, usd
 
 SELF_PAY = "self-pay"
 
@@ -136,6 +136,19 @@ def gfe(
     """
     if pdf is None and html is None:
         raise typer.BadParameter("give --pdf FILE, --html FILE or both", param_hint="--pdf")
+    issued_on = issued.date() if issued else date.today()
+    if not client_name.strip():
+        raise typer.BadParameter("the client's name is required", param_hint="--client-name")
+    if unprintable(client_name):
+        raise typer.BadParameter(
+            f"{unprintable(client_name)!r} cannot be printed on the estimate; "
+            "give the name in Latin letters",
+            param_hint="--client-name",
+        )
+    if client_dob.date() > issued_on:
+        raise typer.BadParameter(
+            f"{client_dob.date()} is after the issue date {issued_on}", param_hint="--client-dob"
+        )
     conn = config.resolve_or_exit(target=target, config=config_file, clinic=clinic_file)
     clinic = load_clinic(conn.clinic_file)
     problem = common.session_type_problem(session_type, sorted(clinic.session_types))
@@ -182,7 +195,7 @@ def gfe(
         document = build_estimate(
             clinic=clinic,
             client=Client(client_name, client_dob.date()),
-            issued_on=issued.date() if issued else date.today(),
+            issued_on=issued_on,
             session_type=session_type,
             minutes=minutes,
             lines=lines,

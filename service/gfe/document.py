@@ -47,20 +47,33 @@ class GfeError(ValueError):
     """The estimate cannot be issued as asked (an element is missing or wrong)."""
 
 
+_SWAPS = {
+    "\u2013": "-",
+    "\u2014": "-",
+    "\u2018": "'",
+    "\u2019": "'",
+    "\u201c": '"',
+    "\u201d": '"',
+    "\u00b7": "-",
+    "\u2022": "-",
+    "\u00a0": " ",
+}
+
+
+def unprintable(text: str) -> str:
+    """The characters plain() would lose outright (not accents: whole letters, e.g. CJK)."""
+    lost = []
+    for ch in text:
+        if ch in _SWAPS or unicodedata.combining(ch):
+            continue
+        if not unicodedata.normalize("NFKD", ch).encode("ascii", "ignore"):
+            lost.append(ch)
+    return "".join(lost)
+
+
 def plain(text: str) -> str:
     """ASCII only: accents dropped, typographic dashes and quotes made plain (core fonts)."""
-    swaps = {
-        "\u2013": "-",
-        "\u2014": "-",
-        "\u2018": "'",
-        "\u2019": "'",
-        "\u201c": '"',
-        "\u201d": '"',
-        "\u00b7": "-",
-        "\u2022": "-",
-        "\u00a0": " ",
-    }
-    text = "".join(swaps.get(ch, ch) for ch in text)
+    text = "".join(_SWAPS.get(ch, ch) for ch in text)
     decomposed = unicodedata.normalize("NFKD", text)
     return decomposed.encode("ascii", "ignore").decode("ascii")
 
@@ -159,8 +172,13 @@ def build_estimate(
     """Check every element and assemble the estimate; a missing element is an error, never a
     blank or a $0 line on the page."""
     problems: list[str] = []
-    if not plain(client.name).strip():
+    if not client.name.strip():
         problems.append("the client's name is required")
+    elif unprintable(client.name):
+        problems.append(
+            f"the client's name has characters the estimate cannot print "
+            f"({unprintable(client.name)!r}); give it in Latin letters"
+        )
     if client.date_of_birth > issued_on:
         problems.append("the client's date of birth is after the issue date")
     for label, value in (("name", clinic.name), ("NPI", clinic.npi), ("TIN", clinic.tin)):
