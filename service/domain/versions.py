@@ -23,29 +23,9 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol
 
 from service.domain.errors import EstimatorError
+from service.domain.problems import ERROR, WARNING, Problem
 
-ERROR = "error"
-WARNING = "warning"
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One finding about a candidate version, shaped like service.rulefiles' Problem so both
-    kinds reach the caller the same way: `source` names the version ("acme-health 2026.1"),
-    `field` the path ("plans[acme-ppo-gold].effective_from"), `message` the problem."""
-
-    source: str
-    field: str
-    message: str
-    severity: str = ERROR  # "error" | "warning"
-
-    @property
-    def is_error(self) -> bool:
-        return self.severity == ERROR
-
-    def __str__(self) -> str:
-        prefix = "warning: " if self.severity == WARNING else ""
-        return f"{self.source}: {self.field}: {prefix}{self.message}"
+__all__ = ["ERROR", "WARNING", "Problem"]  # re-exported for callers of the checks
 
 
 class PublishRejectedError(EstimatorError):

@@ -7,28 +7,10 @@ Every problem names the file (`source`), the place in it (`field`, a readable pa
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 
-ERROR = "error"
-WARNING = "warning"
+from service.domain.problems import ERROR, WARNING, Problem
 
-
-@dataclass(frozen=True)
-class Problem:
-    """One finding in one file. Errors stop a load or publish; warnings are shown only."""
-
-    source: str
-    field: str
-    message: str
-    severity: str = ERROR  # "error" | "warning"
-
-    @property
-    def is_error(self) -> bool:
-        return self.severity == ERROR
-
-    def __str__(self) -> str:
-        prefix = "warning: " if self.severity == WARNING else ""
-        return f"{self.source}: {self.field}: {prefix}{self.message}"
+__all__ = ["ERROR", "WARNING", "Problem", "RuleFileError"]
 
 
 class RuleFileError(Exception):

@@ -37,9 +37,9 @@ from sqlmodel import Session, col, func, select
 from service.domain.model import Clinic, RuleSetVersion
 from service.domain.versions import (
     WARNING,
-    PlanLike,
     Problem,
     PublishRejectedError,
+    VersionLike,
     check_publish,
 )
 from service.storage.tables import (
@@ -65,23 +65,10 @@ _MIGRATE_LOCK_KEY = 0x6D61_7373_0002
 _IMMEDIATE = "massage_estimator_sqlite_immediate"
 
 
-class ParsedRuleSetLike(Protocol):
-    """What the store needs from service.rulefiles.ParsedRuleSet (a parsed, validated file)."""
+class ParsedRuleSetLike(VersionLike, Protocol):
+    """What the store needs from service.rulefiles.ParsedRuleSet (a parsed, validated file):
+    a version's identity and plans, plus its canonical content and where it came from."""
 
-    @property
-    def payer_id(self) -> str: ...
-    @property
-    def payer_name(self) -> str: ...
-    @property
-    def version(self) -> str: ...
-    @property
-    def effective_from(self) -> date: ...
-    @property
-    def effective_to(self) -> date | None: ...
-    @property
-    def checksum(self) -> str: ...
-    @property
-    def plans(self) -> Sequence[PlanLike]: ...
     @property
     def content(self) -> Mapping[str, Any]: ...
     @property
