@@ -42,7 +42,18 @@ def plan(
     timeout: common.TimeoutOpt = common.DEFAULT_TIMEOUT,
     as_json: common.JsonOpt = False,
 ) -> None:
-    """Estimate a treatment plan: accumulators carry forward from session to session."""
+    """Estimate a treatment plan: accumulators carry forward from session to session.
+
+    Examples:
+
+      massage-estimator plan --plan acme-ppo-gold --session-type deep_tissue --minutes 53
+        --referral prescription --referral-date 2026-02-01 --diagnosis M54.50
+        --date 2026-03-03 --sessions 8 --every-days 7
+
+      massage-estimator plan --plan self-pay --session-type sports --minutes 45 --sessions 4 --json
+
+    Exit codes: 0 answered, 1 the service refused or is unreachable, 2 bad usage.
+    """
     common.check_session_type(session_type, config_file)
     details = common.session_details(
         plan=plan,

@@ -41,7 +41,18 @@ def quote(
         typer.Option("--save", help="Save the quote and print its id (see `quotes show ID`)."),
     ] = False,
 ) -> None:
-    """Estimate one session: covered or not, what the patient and the plan pay, and why."""
+    """Estimate one session: covered or not, what the patient and the plan pay, and why.
+
+    Examples:
+
+      massage-estimator quote --plan acme-ppo-gold --session-type deep_tissue --minutes 53
+        --referral prescription --referral-date 2026-02-01 --diagnosis M54.50 --date 2026-03-03
+        --deductible-met 450 --oop-met 450 --visits-used 3
+
+      massage-estimator quote --plan self-pay --session-type swedish --minutes 60 --json
+
+    Exit codes: 0 answered, 1 the service refused or is unreachable, 2 bad usage.
+    """
     common.check_session_type(session_type, config_file)
     details = common.session_details(
         plan=plan,
