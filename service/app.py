@@ -3,22 +3,34 @@
 The only module that knows every adapter. Start-up order (issue 2): migrate the store, seed it
 from the rule files on first start, load the published versions once, index them in memory
 and only then report SERVING; quotes never read the database.
+
+Replicas: an IndexRefresher rebuilds the index from the store and swaps it into the Quoter
+(whole, so a quote never sees a half-loaded index). It runs after a publish through this
+server (before the publish is answered) and, through the storage ChangeWatcher (LISTEN/NOTIFY
+on PostgreSQL plus polling), after a publish through any other replica, off the request path.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 
 from service.api.estimator import SERVICE_NAME
+from service.api.payer_rules import PayerRulesServicer
 from service.api.server import GrpcServer, build_server
 from service.domain.index import RuleIndex
 from service.domain.model import Clinic, RuleSetVersion
 from service.domain.quoting import Quoter
 from service.settings import Settings
 from service.storage import RuleStore, create_store
+from service.storage.watch import ChangeWatcher
 
 log = logging.getLogger("service.app")
+
+WATCH_POLL_SECONDS = 0.5
+"""How often a replica polls the store for versions published elsewhere (PostgreSQL
+NOTIFY usually wakes it sooner); well inside the 2-second promise of issue 3."""
 
 
 @dataclass(frozen=True)
@@ -29,6 +41,7 @@ class LoadedRules:
     versions: list[RuleSetVersion]
     seeded: int  # versions this start published into an empty store (0 otherwise)
     store: RuleStore  # kept open for publishing and for the replica watcher
+    marker: str = ""  # the store's change marker read before the versions were loaded
 
 
 def load_rules(settings: Settings) -> LoadedRules:
@@ -45,11 +58,12 @@ def load_rules(settings: Settings) -> LoadedRules:
         clinic = store.clinic
         if clinic is None:  # seed_from_dir always reads clinic.yaml; guard the contract
             raise RuntimeError(f"no clinic profile was read from {settings.rules_dir}")
+        marker = store.latest_change_marker()  # before loading: a later publish reloads
         versions = store.load_versions(clinic)
     except BaseException:
         store.engine.dispose()
         raise
-    return LoadedRules(clinic=clinic, versions=versions, seeded=seeded, store=store)
+    return LoadedRules(clinic=clinic, versions=versions, seeded=seeded, store=store, marker=marker)
 
 
 def build_quoter(settings: Settings) -> tuple[Quoter, LoadedRules]:
@@ -57,6 +71,40 @@ def build_quoter(settings: Settings) -> tuple[Quoter, LoadedRules]:
     rules = load_rules(settings)
     index = RuleIndex.build(rules.versions)
     return Quoter(index, rules.clinic), rules
+
+
+class IndexRefresher:
+    """Rebuilds the RuleIndex from the store and swaps it into the Quoter.
+
+    Serialised by a lock so an older load never replaces a newer one; skipped when the
+    store's change marker is the one already loaded (the watcher also fires after this
+    server's own publishes).
+    """
+
+    def __init__(self, store: RuleStore, clinic: Clinic, quoter: Quoter, marker: str) -> None:
+        self.store = store
+        self.clinic = clinic
+        self.quoter = quoter
+        self.marker = marker
+        self._lock = threading.Lock()
+
+    def refresh(self) -> bool:
+        """Load and swap in the published versions if they changed; True when swapped."""
+        with self._lock:
+            marker = self.store.latest_change_marker()
+            if marker == self.marker:
+                return False
+            index = RuleIndex.build(self.store.load_versions(self.clinic))
+            self.quoter.replace_index(index)
+            self.marker = marker
+        log.info(
+            "rule index reloaded: %d versions, %d plans", len(index.versions), len(index.plan_ids())
+        )
+        return True
+
+    def on_change(self) -> None:
+        """The watcher's callback (another replica published)."""
+        self.refresh()
 
 
 @dataclass
@@ -67,6 +115,8 @@ class Application:
     quoter: Quoter
     server: GrpcServer
     store: RuleStore
+    refresher: IndexRefresher | None = None
+    watcher: ChangeWatcher | None = None
 
     @property
     def port(self) -> int:
@@ -79,6 +129,8 @@ class Application:
 
     def stop(self, grace: float | None = None) -> None:
         """Graceful stop: health NOT_SERVING, in-flight calls get the grace period."""
+        if self.watcher is not None:
+            self.watcher.stop()
         self.server.stop(self.settings.shutdown_grace_seconds if grace is None else grace)
         self.store.engine.dispose()
 
@@ -89,6 +141,9 @@ class Application:
 def start(settings: Settings) -> Application:
     """Load the rules, start the server on the configured address and mark it SERVING."""
     quoter, rules = build_quoter(settings)
+    store = rules.store
+    refresher = IndexRefresher(store, rules.clinic, quoter, rules.marker)
+    watcher = ChangeWatcher(store, refresher.on_change, poll_interval=WATCH_POLL_SECONDS)
     try:
         server = build_server(
             quoter,
@@ -96,9 +151,19 @@ def start(settings: Settings) -> Application:
             port=settings.port,
             max_workers=settings.max_workers,
             batch_max=settings.batch_max,
+            quotes=store,
+            payer_rules=PayerRulesServicer(store, rules.clinic, quoter, refresher.refresh),
         )
     except BaseException:
-        rules.store.engine.dispose()
+        store.engine.dispose()
+        raise
+    try:
+        watcher.start()
+        refresher.refresh()  # a publish between loading and watching is not missed
+    except BaseException:
+        watcher.stop()
+        server.stop(0)
+        store.engine.dispose()
         raise
     server.mark_serving()
     index = quoter.index
@@ -111,4 +176,11 @@ def start(settings: Settings) -> Application:
         ", ".join(index.plan_ids()),
         f"; seeded {rules.seeded} versions from {settings.rules_dir}" if rules.seeded else "",
     )
-    return Application(settings=settings, quoter=quoter, server=server, store=rules.store)
+    return Application(
+        settings=settings,
+        quoter=quoter,
+        server=server,
+        store=store,
+        refresher=refresher,
+        watcher=watcher,
+    )

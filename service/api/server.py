@@ -14,13 +14,17 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from massage_estimator.v1 import estimator_pb2_grpc as pb_grpc
+from massage_estimator.v1 import payer_rules_pb2_grpc as rpb_grpc
 
-from service.api.estimator import SERVICE_NAME, EstimatorServicer, QuoterLike
+from service.api.estimator import SERVICE_NAME, QuoterLike
+from service.api.payer_rules import SERVICE_NAME as PAYER_RULES_SERVICE_NAME
+from service.api.payer_rules import PayerRulesServicer
+from service.api.quotes import QuoteStore, QuotingServicer
 
 log = logging.getLogger(__name__)
 
 HEALTH_SERVICE_NAME = health_pb2.DESCRIPTOR.services_by_name["Health"].full_name
-SERVED_SERVICES = ("", SERVICE_NAME)
+SERVED_SERVICES = ("", SERVICE_NAME, PAYER_RULES_SERVICE_NAME)
 """Service names health answers for: "" is the whole server."""
 
 
@@ -72,24 +76,32 @@ def build_server(
     port: int,
     max_workers: int = 16,
     batch_max: int = 1000,
+    quotes: QuoteStore | None = None,
+    payer_rules: PayerRulesServicer | None = None,
 ) -> GrpcServer:
     """Create and start the server bound to host:port (port 0 picks a free one).
 
-    Health stays NOT_SERVING until `mark_serving()`.
+    Health stays NOT_SERVING until `mark_serving()`. Without `quotes`, save_quote requests
+    are refused; without `payer_rules`, PayerRulesService is not offered.
     """
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="rpc"),
         options=[("grpc.so_reuseport", 0)],
     )
     pb_grpc.add_EstimatorServiceServicer_to_server(  # type: ignore[no-untyped-call]
-        EstimatorServicer(quoter, batch_max=batch_max), server
+        QuotingServicer(quoter, batch_max=batch_max, quotes=quotes), server
     )
+    if payer_rules is not None:
+        rpb_grpc.add_PayerRulesServiceServicer_to_server(  # type: ignore[no-untyped-call]
+            payer_rules, server
+        )
     health_servicer = health.HealthServicer(experimental_non_blocking=True)
     for name in SERVED_SERVICES:
         health_servicer.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
-        (SERVICE_NAME, HEALTH_SERVICE_NAME, reflection.SERVICE_NAME), server
+        (SERVICE_NAME, PAYER_RULES_SERVICE_NAME, HEALTH_SERVICE_NAME, reflection.SERVICE_NAME),
+        server,
     )
     bind_host = f"[{host}]" if ":" in host and not host.startswith("[") else host
     try:

@@ -1,0 +1,62 @@
+"""`massage-estimator plans`: the plans a server answers for, with the versions it serves."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Annotated
+
+import typer
+from google.type import date_pb2
+from massage_estimator.v1 import payer_rules_pb2 as rpb
+
+from service.cli import common, render
+from service.cli.rules import add_row, call_rules, effective, print_table, table, when
+
+
+def day_before(value: date_pb2.Date) -> str:
+    return (date(value.year, value.month, value.day) - timedelta(days=1)).isoformat()
+
+
+def plans(
+    payer: Annotated[str, typer.Option("--payer", help="Only this payer's plans.")] = "",
+    target: common.TargetOpt = common.DEFAULT_TARGET,
+    config_file: common.ConfigOpt = None,
+    timeout: common.TimeoutOpt = common.DEFAULT_TIMEOUT,
+    as_json: common.JsonOpt = False,
+) -> None:
+    """List plans with the versions the server serves and their effective ranges.
+
+    A version that a later one takes over from part-way (a mid-year change) says from when.
+    """
+    request = rpb.ListPlansRequest(payer_id=payer)
+    response: rpb.ListPlansResponse = call_rules(
+        target, lambda stub: stub.ListPlans(request, timeout=timeout), config_file
+    )
+    if as_json:
+        common.print_json(response)
+        return
+    out = table(
+        "Plans (published times in UTC)",
+        ("plan", "name", "payer", "version", "effective", "served", "published"),
+    )
+    for plan in response.plans:
+        for i, v in enumerate(plan.versions):
+            served = (
+                f"until {day_before(v.superseded_from)}; {v.superseded_by} from "
+                f"{render.day(v.superseded_from)}"
+                if v.superseded_by
+                else "whole range"
+            )
+            add_row(
+                out,
+                plan.plan_id if i == 0 else "",
+                plan.plan_name if i == 0 else "",
+                plan.payer_id if i == 0 else "",
+                v.version,
+                effective(v),
+                served,
+                when(v),
+            )
+    print_table(out)
+    if not response.plans:
+        render.console.print("no plans match", markup=False)

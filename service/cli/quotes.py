@@ -1,0 +1,62 @@
+"""`massage-estimator quotes show ID`: a saved quote, its rule version and its replay."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from massage_estimator.v1 import estimator_pb2 as pb
+from rich import box
+from rich.table import Table
+
+from service.cli import common, render
+
+quotes_app = typer.Typer(
+    name="quotes",
+    help="Saved quotes (made with `quote --save`).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@quotes_app.command("show")
+def show(
+    quote_id: Annotated[str, typer.Argument(metavar="ID", help="The id `quote --save` printed.")],
+    target: common.TargetOpt = common.DEFAULT_TARGET,
+    config_file: common.ConfigOpt = None,
+    timeout: common.TimeoutOpt = common.DEFAULT_TIMEOUT,
+    as_json: common.JsonOpt = False,
+) -> None:
+    """Show a saved quote as it was answered, and whether replaying it with the rules known
+    when it was saved still gives the same numbers (exit 1 when it does not)."""
+    request = pb.GetQuoteRequest(quote_id=quote_id)
+    response: pb.GetQuoteResponse = common.call_service(
+        target, lambda stub: stub.GetQuote(request, timeout=timeout), config_file
+    )
+    if as_json:
+        common.print_json(response)
+    else:
+        saved = response.created_at.ToDatetime().strftime("%Y-%m-%d %H:%M:%S UTC")
+        render.console.print(f"quote {response.quote_id}, saved {saved}", markup=False)
+        render.render_estimate(response.estimate)
+        table = Table(title="Replay", box=box.SIMPLE, show_header=False, title_justify="left")
+        table.add_column("field", style="bold")
+        table.add_column("value")
+        as_of = response.replay_rules_as_of.ToDatetime().strftime("%Y-%m-%d %H:%M:%S UTC")
+        table.add_row("rules as of", as_of)
+        if response.HasField("replay_error"):
+            table.add_row("result", f"cannot replay: {response.replay_error.message}")
+        else:
+            replay = response.replay
+            table.add_row("patient pays", render.usd(replay.patient_pays))
+            table.add_row("plan pays", render.usd(replay.plan_pays))
+            table.add_row(
+                "result",
+                "same numbers as saved"
+                if response.replay_matches
+                else "DIFFERENT from the saved estimate",
+            )
+        render.console.print(table)
+    if not response.replay_matches:
+        raise typer.Exit(common.EXIT_REFUSED)

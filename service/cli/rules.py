@@ -1,0 +1,399 @@
+"""`massage-estimator rules validate|publish|list|show|diff`: payer rule-set versions.
+
+Every command talks to PayerRulesService on a running server (the server checks files against
+the clinic profile and the published versions, so the CLI cannot disagree with it). Readable
+tables by default, `--json` for protobuf JSON with the proto field names. Exit codes as for
+every client command: 0 answered, 1 the service refused (or a file is invalid), 2 bad usage.
+"""
+
+from __future__ import annotations
+
+import enum
+import getpass
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import grpc
+import typer
+from google.protobuf import json_format
+from google.protobuf.message import Message
+from massage_estimator.v1 import payer_rules_pb2 as rpb
+from massage_estimator.v1 import payer_rules_pb2_grpc as rpb_grpc
+from rich import box
+from rich.console import Console
+from rich.measure import Measurement
+from rich.table import Table
+from rich.text import Text
+
+from service.cli import common, config, render
+
+T = TypeVar("T")
+
+rules_app = typer.Typer(
+    name="rules",
+    help="Validate, publish, list, show and compare payer rule-set versions.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+FilesArg = Annotated[
+    list[Path],
+    typer.Argument(
+        help="Rule-set files (YAML or JSON).",
+        exists=True,
+        dir_okay=False,
+        readable=True,
+        show_default=False,
+    ),
+]
+
+
+class ContentFormat(enum.StrEnum):
+    yaml = "yaml"
+    json = "json"
+
+
+# ---------------------------------------------------------------------------- plumbing
+
+
+def call_rules(
+    target: str | None,
+    rpc: Callable[[rpb_grpc.PayerRulesServiceStub], T],
+    config_file: Path | None = None,
+) -> T:
+    """One PayerRulesService call on the channel every client command uses (target, TLS and
+    token from flag > env > config file); a refusal is printed in words and exits 1."""
+    conn = config.resolve_or_exit(target=target, config=config_file)
+    with config.open_channel(conn) as channel:
+        try:
+            return rpc(rpb_grpc.PayerRulesServiceStub(channel))  # type: ignore[no-untyped-call]
+        except grpc.RpcError as exc:
+            common.fail_with_rpc_error(exc, conn.target)
+
+
+def as_dict(message: Message) -> dict[str, Any]:
+    """Protobuf JSON (proto field names, every field shown) as a Python value."""
+    value: dict[str, Any] = json_format.MessageToDict(
+        message, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
+    )
+    return value
+
+
+def print_json_value(value: object) -> None:
+    sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False) + "\n")
+
+
+def read_file(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise typer.BadParameter(f"cannot read {path}: {exc}", param_hint="FILE") from None
+
+
+def effective(info: rpb.RuleSetInfo | rpb.PlanVersion) -> str:
+    """ "2026-01-01 to 2026-12-31", or "2027-01-01 onward" when open-ended."""
+    start = render.day(info.effective_from)
+    if info.HasField("effective_to"):
+        return f"{start} to {render.day(info.effective_to)}"
+    return f"{start} onward"
+
+
+def when(info: rpb.RuleSetInfo | rpb.PlanVersion) -> str:
+    ts = info.published_at.ToDatetime()
+    return ts.strftime("%Y-%m-%d %H:%M:%S")
+
+
+NO_WRAP = {"file", "payer", "version", "effective", "published", "plan", "field", "change"}
+
+
+def table(title: str, columns: Sequence[str]) -> Table:
+    """A table whose ids, dates and paths are never wrapped or cut (notes wrap instead)."""
+    t = Table(title=Text(title), box=box.SIMPLE_HEAD, title_justify="left")
+    for column in columns:
+        t.add_column(column, no_wrap=column in NO_WRAP, overflow="fold")
+    return t
+
+
+def add_row(t: Table, *cells: str) -> None:
+    """Cells as plain text: "plans[acme-ppo-gold]" is a field path, not rich markup."""
+    t.add_row(*(Text(c) for c in cells))
+
+
+def print_table(t: Table) -> None:
+    """Print as wide as the table needs (at least the terminal, at most 240 columns), so
+    ids and paths stay whole in a pipe or a narrow terminal."""
+    base = render.console
+    needed = Measurement.get(base, base.options.update(width=240), t).maximum
+    width = max(base.width, min(needed, 240))
+    Console(highlight=False, width=width, soft_wrap=False).print(t)
+
+
+def problem_lines(problems: Sequence[rpb.RuleProblem]) -> list[str]:
+    lines = []
+    for p in problems:
+        kind = "error" if p.severity == rpb.SEVERITY_ERROR else "warning"
+        lines.append(f"  {kind}: {p.source}: {p.field}: {p.message}")
+    return lines
+
+
+def _print(line: str) -> None:
+    typer.echo(line)
+
+
+def short_checksum(checksum: str) -> str:
+    """ "sha256:" and the first 12 hex digits (--json and `rules show` give it whole)."""
+    algo, _, digest = checksum.partition(":")
+    return f"{algo}:{digest[:12]}" if digest else checksum
+
+
+def _validate_one(
+    target: str | None, config_file: Path | None, timeout: float, path: Path, text: str
+) -> rpb.ValidateRuleSetResponse:
+    request = rpb.ValidateRuleSetRequest(content=text, source=str(path))
+    response: rpb.ValidateRuleSetResponse = call_rules(
+        target, lambda stub: stub.ValidateRuleSet(request, timeout=timeout), config_file
+    )
+    return response
+
+
+def _publish_one(
+    target: str | None, config_file: Path | None, timeout: float, request: rpb.PublishRuleSetRequest
+) -> rpb.PublishRuleSetResponse:
+    response: rpb.PublishRuleSetResponse = call_rules(
+        target, lambda stub: stub.PublishRuleSet(request, timeout=timeout), config_file
+    )
+    return response
+
+
+# ---------------------------------------------------------------------------- validate
+
+
+@rules_app.command("validate")
+def validate(
+    files: FilesArg,
+    target: common.TargetOpt = common.DEFAULT_TARGET,
+    config_file: common.ConfigOpt = None,
+    timeout: common.TimeoutOpt = common.DEFAULT_TIMEOUT,
+    as_json: common.JsonOpt = False,
+) -> None:
+    """Check rule-set files as the server would at publish time (a dry run: nothing is
+    written). Exit 1 when any file has an error."""
+    results = []
+    for path in files:
+        results.append((path, _validate_one(target, config_file, timeout, path, read_file(path))))
+    if as_json:
+        print_json_value([{"file": str(p), "response": as_dict(r)} for p, r in results])
+    else:
+        for path, response in results:
+            name = f"{response.payer_id} {response.version}".strip() or "(unreadable)"
+            if response.valid:
+                extra = " (already published: publishing it again changes nothing)"
+                _print(
+                    f"ok: {path}: {name}, checksum {response.checksum}"
+                    f"{extra if response.already_published else ''}"
+                )
+            else:
+                errors = sum(1 for p in response.problems if p.severity == rpb.SEVERITY_ERROR)
+                _print(f"invalid: {path}: {name}: {errors} error(s)")
+            for line in problem_lines(response.problems):
+                _print(line)
+    if not all(r.valid for _, r in results):
+        raise typer.Exit(common.EXIT_REFUSED)
+
+
+# ---------------------------------------------------------------------------- publish
+
+
+def _default_publisher() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name (some containers)
+        return os.environ.get("USER", "")
+
+
+@rules_app.command("publish")
+def publish(
+    files: FilesArg,
+    published_by: Annotated[
+        str | None,
+        typer.Option("--by", help="Who publishes (default: your login name).", show_default=False),
+    ] = None,
+    note: Annotated[
+        str, typer.Option("--note", help="A note kept with each version (default: the file's).")
+    ] = "",
+    target: common.TargetOpt = common.DEFAULT_TARGET,
+    config_file: common.ConfigOpt = None,
+    timeout: common.TimeoutOpt = common.DEFAULT_TIMEOUT,
+    as_json: common.JsonOpt = False,
+) -> None:
+    """Publish rule-set files, in the order given. Every file is validated first; when any has
+    an error nothing is published. Publishing a file that is already published changes
+    nothing (same checksum: the existing version is shown)."""
+    by = (published_by if published_by is not None else _default_publisher()).strip()
+    if not by:
+        raise typer.BadParameter("name who publishes", param_hint="--by")
+    contents = [(path, read_file(path)) for path in files]
+    if len(contents) > 1:  # a dry run of all first, so a bad file stops the whole list
+        bad: list[str] = []
+        for path, text in contents:
+            check = _validate_one(target, config_file, timeout, path, text)
+            if not check.valid:
+                bad.append(f"invalid: {path}")
+                bad.extend(
+                    line for line in problem_lines(check.problems) if line.startswith("  error")
+                )
+        if bad:
+            common.err_console.print("error: nothing was published:", markup=False)
+            for line in bad:
+                common.err_console.print(line, markup=False)
+            raise typer.Exit(common.EXIT_REFUSED)
+    results = []
+    for path, text in contents:
+        request = rpb.PublishRuleSetRequest(
+            content=text, source=str(path), published_by=by, note=note
+        )
+        results.append((path, _publish_one(target, config_file, timeout, request)))
+    if as_json:
+        print_json_value([{"file": str(p), "response": as_dict(r)} for p, r in results])
+        return
+    out = table("Published", ("file", "payer", "version", "effective", "result", "checksum"))
+    for path, response in results:
+        info = response.rule_set
+        add_row(
+            out,
+            str(path),
+            info.payer_id,
+            info.version,
+            effective(info),
+            "published" if response.created else f"already published {when(info)} UTC",
+            short_checksum(info.checksum),
+        )
+    print_table(out)
+    for _, response in results:
+        for line in problem_lines(response.warnings):
+            _print(line)
+
+
+# ---------------------------------------------------------------------------- list / show / diff
+
+
+@rules_app.command("list")
+def list_(
+    payer: Annotated[str, typer.Option("--payer", help="Only this payer's versions.")] = "",
+    plan: Annotated[str, typer.Option("--plan", help="Only versions defining this plan.")] = "",
+    target: common.TargetOpt = common.DEFAULT_TARGET,
+    config_file: common.ConfigOpt = None,
+    timeout: common.TimeoutOpt = common.DEFAULT_TIMEOUT,
+    as_json: common.JsonOpt = False,
+) -> None:
+    """List published rule-set versions, oldest publish first."""
+    request = rpb.ListRuleSetsRequest(payer_id=payer, plan_id=plan)
+    response: rpb.ListRuleSetsResponse = call_rules(
+        target, lambda stub: stub.ListRuleSets(request, timeout=timeout), config_file
+    )
+    if as_json:
+        common.print_json(response)
+        return
+    out = table(
+        "Rule-set versions (published times in UTC)",
+        ("payer", "version", "effective", "plans", "published", "by", "note"),
+    )
+    for info in response.rule_sets:
+        add_row(
+            out,
+            info.payer_id,
+            info.version,
+            effective(info),
+            ", ".join(info.plan_ids),
+            when(info),
+            info.published_by,
+            info.note,
+        )
+    print_table(out)
+    if not response.rule_sets:
+        _print("no published versions match")
+
+
+@rules_app.command("show")
+def show(
+    payer: Annotated[str, typer.Argument(metavar="PAYER", help="Payer id, e.g. acme-health.")],
+    version: Annotated[
+        str, typer.Argument(metavar="VERSION", help='Version label, e.g. "2026.1".')
+    ],
+    fmt: Annotated[
+        ContentFormat, typer.Option("--format", help="How to print the content.")
+    ] = ContentFormat.yaml,
+    target: common.TargetOpt = common.DEFAULT_TARGET,
+    config_file: common.ConfigOpt = None,
+    timeout: common.TimeoutOpt = common.DEFAULT_TIMEOUT,
+    as_json: common.JsonOpt = False,
+) -> None:
+    """Print one published version: its metadata as comments, then its canonical content
+    (publishing the output again is idempotent: same checksum)."""
+    request = rpb.GetRuleSetRequest(payer_id=payer, version=version)
+    response: rpb.GetRuleSetResponse = call_rules(
+        target, lambda stub: stub.GetRuleSet(request, timeout=timeout), config_file
+    )
+    if as_json:
+        common.print_json(response)
+        return
+    info = response.rule_set
+    header = [
+        f"{info.payer_name} ({info.payer_id}) version {info.version}",
+        f"effective {effective(info)}",
+        f"published {when(info)} UTC by {info.published_by}",
+        f"checksum {info.checksum}",
+        f"plans {', '.join(info.plan_ids)}",
+    ]
+    if info.note:
+        header.append(f"note {info.note}")
+    if fmt is ContentFormat.yaml:
+        sys.stdout.write("".join(f"# {line}\n" for line in header))
+        sys.stdout.write(response.content_yaml)
+    else:
+        content = json.loads(response.content_json)
+        sys.stdout.write(json.dumps(content, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+
+
+@rules_app.command("diff")
+def diff(
+    payer: Annotated[str, typer.Argument(metavar="PAYER", help="Payer id, e.g. acme-health.")],
+    from_version: Annotated[str, typer.Argument(metavar="FROM", help="The older version.")],
+    to_version: Annotated[str, typer.Argument(metavar="TO", help="The newer version.")],
+    target: common.TargetOpt = common.DEFAULT_TARGET,
+    config_file: common.ConfigOpt = None,
+    timeout: common.TimeoutOpt = common.DEFAULT_TIMEOUT,
+    as_json: common.JsonOpt = False,
+) -> None:
+    """Show what changed between two versions of one payer, field by field."""
+    request = rpb.DiffRuleSetsRequest(
+        payer_id=payer, from_version=from_version, to_version=to_version
+    )
+    response: rpb.DiffRuleSetsResponse = call_rules(
+        target, lambda stub: stub.DiffRuleSets(request, timeout=timeout), config_file
+    )
+    if as_json:
+        common.print_json(response)
+        return
+    a, b = response.from_rule_set, response.to_rule_set
+    title = (
+        f"{payer}: {a.version} (effective {effective(a)}) -> {b.version} (effective {effective(b)})"
+    )
+    if not response.changes:
+        _print(f"{title}: no differences")
+        return
+    out = table(title, ("change", "field", "before", "after"))
+    labels = {
+        rpb.CHANGE_KIND_ADDED: "added",
+        rpb.CHANGE_KIND_REMOVED: "removed",
+        rpb.CHANGE_KIND_CHANGED: "changed",
+    }
+    for change in response.changes:
+        add_row(out, labels.get(change.kind, "?"), change.field, change.before, change.after)
+    print_table(out)
+    _print(f"{len(response.changes)} change(s)")
