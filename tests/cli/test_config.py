@@ -336,7 +336,7 @@ def test_version_with_an_unreachable_target_exits_1(tmp_path: Path) -> None:
     assert result.returncode == 1 and "cannot reach" in result.stderr
 
 
-@pytest.mark.parametrize("name", ["quote", "plan", "batch", "gfe", "version"])
+@pytest.mark.parametrize("name", ["quote", "plan", "batch", "gfe", "version", "serve"])
 def test_help_shows_examples(name: str) -> None:
     result = run(name, "--help")
     assert result.returncode == 0
