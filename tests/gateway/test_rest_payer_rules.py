@@ -226,3 +226,22 @@ def test_saved_quote_is_read_back_by_id(rules_gateway: Gateway) -> None:
     assert quote["replay"]["patient_pays"] == saved.json["estimate"]["patient_pays"]
     unknown = get(rules_gateway, "/v1/quotes/00000000-0000-4000-8000-000000000000")
     assert unknown.status == 404, unknown
+
+
+def test_changed_content_under_a_published_label_is_409(rules_gateway: Gateway) -> None:
+    shipped = (REPO_ROOT / "payer_rules" / "acme-health" / "2026.yaml").read_text()
+    changed = shipped.replace('deductible: "500.00"', 'deductible: "501.00"', 1)
+    assert changed != shipped
+    body = {"content": changed, "source": "2026.yaml", "published_by": "rest-test"}
+    reply = http("POST", rules_gateway.url("/v1/rule-sets:publish"), body)
+    assert reply.status == 409, reply
+    info = [
+        d for d in reply.json["details"] if d["@type"] == "type.googleapis.com/google.rpc.ErrorInfo"
+    ]
+    assert info[0]["reason"] == "RULE_SET_VERSION_EXISTS"
+    # Nothing changed: 2026.1 still has the shipped checksum the quotes use.
+    plans = plans_by_id(get(rules_gateway, "/v1/plans", payer_id="acme-health"))
+    versions = plans["acme-ppo-gold"]["versions"]
+    read = get(rules_gateway, "/v1/payers/acme-health/rule-sets/2026.1")
+    assert read.json["rule_set"]["checksum"] == versions[0]["checksum"]
+    assert 'deductible: "501.00"' not in read.json["content_yaml"]
