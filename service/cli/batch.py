@@ -291,9 +291,14 @@ def _flag(raw: str) -> bool:
 # ---------------------------------------------------------------- reading and writing
 
 
-def detect_format(path: Path, given: Format | None, what: str) -> Format:
+def detect_format(
+    path: Path, given: Format | None, what: str, stream_default: Format = Format.csv
+) -> Format:
+    """--format when given, else the extension; stdin/stdout ("-") use `stream_default`."""
     if given is not None:
         return given
+    if str(path) == "-":
+        return stream_default
     suffix = path.suffix.lower()
     if suffix == ".csv":
         return Format.csv
@@ -575,11 +580,20 @@ def run_batch(
 
 def batch(
     input_path: Annotated[
-        Path, typer.Argument(metavar="IN", help="Input file (.csv or .jsonl); - for stdin.")
+        Path,
+        typer.Argument(
+            metavar="IN",
+            help="Input file (.csv or .jsonl); - for stdin (CSV unless --input-format).",
+        ),
     ],
     output: Annotated[
         Path,
-        typer.Option("--output", "-o", help="Output file (.csv or .jsonl); - for stdout."),
+        typer.Option(
+            "--output",
+            "-o",
+            help="Output file (.csv or .jsonl); - for stdout, in the input's format "
+            "unless --format.",
+        ),
     ],
     fmt: Annotated[
         Format | None,
@@ -627,7 +641,7 @@ def batch(
     """
     conn = config.resolve_or_exit(target=target, config=config_file, clinic=clinic)
     in_fmt = detect_format(input_path, input_format, "input-format")
-    out_fmt = detect_format(output, fmt, "format")
+    out_fmt = detect_format(output, fmt, "format", stream_default=in_fmt)
     if str(input_path) != "-" and not input_path.is_file():
         raise typer.BadParameter(f"{input_path} does not exist", param_hint="IN")
     session_types = common.known_session_types(conn.clinic_file)

@@ -41,8 +41,8 @@ ConfigOpt = Annotated[
     Path | None,
     typer.Option(
         "--config",
-        help="TOML file with target, token, clinic and [tls] (default: $MASSAGE_ESTIMATOR_CONFIG "
-        "or ~/.config/massage-estimator/config.toml).",
+        help="TOML file with target, token, clinic and a tls table (default: "
+        "$MASSAGE_ESTIMATOR_CONFIG or ~/.config/massage-estimator/config.toml).",
         show_default=False,
     ),
 ]

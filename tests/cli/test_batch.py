@@ -341,3 +341,42 @@ def test_unknown_extension_and_missing_file_are_usage_errors(
     )
     missing = run("batch", str(tmp_path / "nope.csv"), "-o", str(tmp_path / "o.csv"))
     assert missing.returncode == 2 and "does not exist" in missing.stderr
+
+
+def test_the_documented_examples_run_and_agree(grpc_target: str, tmp_path: Path) -> None:
+    docs = REPO / "docs"
+    from_csv = run("batch", str(docs / "batch-example.csv"), "-o", "-", "--target", grpc_target)
+    from_jsonl = run(
+        "batch", str(docs / "batch-example.jsonl"), "-o", "-", "--format", "csv",
+        "--target", grpc_target,
+    )  # fmt: skip
+    assert from_csv.returncode == from_jsonl.returncode == 0, from_csv.stderr + from_jsonl.stderr
+    assert from_csv.stdout == from_jsonl.stdout
+    assert "7 rows: 2 covered, 3 not covered, 2 errors" in from_csv.stderr
+    rows = list(csv.DictReader(from_csv.stdout.splitlines()))
+    assert rows[0]["row_id"] == "visit-001" and rows[0]["patient_pays"] == "64.80"
+    assert [r["status"] for r in rows[-2:]] == ["error", "error"]
+
+
+def test_docs_name_every_column() -> None:
+    from service.cli.batch import COLUMNS, OUTPUT_COLUMNS
+
+    text = (REPO / "docs" / "cli.md").read_text()
+    for column in [*COLUMNS, *OUTPUT_COLUMNS]:
+        assert f"`{column}`" in text, column
+    header = (REPO / "docs" / "batch-example.csv").read_text().splitlines()[0].split(",")
+    assert header == list(COLUMNS)
+
+
+def test_stdin_in_stdout_out(grpc_target: str) -> None:
+    result = subprocess.run(
+        [*command(), "batch", "-", "-o", "-", "--target", grpc_target],
+        input=HEADER + "\n" + GOOD + "\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.DictReader(result.stdout.splitlines()))
+    assert len(rows) == 1 and rows[0]["patient_pays"] == "64.80"
