@@ -517,7 +517,10 @@ def _chunk_failure(exc: grpc.RpcError) -> str:
         return f"cannot reach the estimator service ({call.details()})"
     if code is grpc.StatusCode.DEADLINE_EXCEEDED:
         return "the service did not answer in time (try a smaller --chunk-size or --timeout)"
-    return f"{code.name}: {call.details()}"
+    hint = ""
+    if code is grpc.StatusCode.INVALID_ARGUMENT and "sessions" in (call.details() or ""):
+        hint = " (the service takes fewer rows per call: try a smaller --chunk-size)"
+    return f"{code.name}: {call.details()}{hint}"
 
 
 def run_batch(

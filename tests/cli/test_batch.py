@@ -380,3 +380,53 @@ def test_stdin_in_stdout_out(grpc_target: str) -> None:
     assert result.returncode == 0, result.stderr
     rows = list(csv.DictReader(result.stdout.splitlines()))
     assert len(rows) == 1 and rows[0]["patient_pays"] == "64.80"
+
+
+def run_with_tty_stderr(*args: str) -> tuple[int, str]:
+    """Run the CLI with stderr on a pseudo-terminal (as in a clerk's shell); its stderr text."""
+    import pty
+    import threading
+
+    master, slave = pty.openpty()
+    env = {**os.environ, "COLUMNS": "120", "TERM": "xterm"}
+    proc = subprocess.Popen([*command(), *args], stdout=subprocess.DEVNULL, stderr=slave, env=env)
+    os.close(slave)
+    chunks: list[bytes] = []
+
+    def drain() -> None:
+        while True:
+            try:
+                data = os.read(master, 65536)
+            except OSError:  # the child closed the terminal
+                return
+            if not data:
+                return
+            chunks.append(data)
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    code = proc.wait(timeout=120)
+    reader.join(timeout=10)
+    os.close(master)
+    return code, b"".join(chunks).decode(errors="replace")
+
+
+def test_progress_bar_on_a_terminal_and_not_with_quiet(grpc_target: str, tmp_path: Path) -> None:
+    source = tmp_path / "in.csv"
+    subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "make_batch.py"), "3000", "-o", str(source)],
+        check=True,
+        capture_output=True,
+    )
+    code, shown = run_with_tty_stderr(
+        "batch", str(source), "-o", str(tmp_path / "a.csv"), "--target", grpc_target,
+        "--chunk-size", "100", "--concurrency", "1",
+    )  # fmt: skip
+    assert code == 0, shown
+    assert "quoting" in shown and "/3000" in shown
+    assert "3000 rows:" in shown
+    code, quiet = run_with_tty_stderr(
+        "batch", str(source), "-o", str(tmp_path / "b.csv"), "--target", grpc_target, "--quiet"
+    )
+    assert code == 0, quiet
+    assert "quoting" not in quiet and "3000 rows:" in quiet

@@ -160,7 +160,7 @@ def test_bad_config_is_exit_2_in_the_cli(tmp_path: Path) -> None:
 # ---------------------------------------------------------------- a recording real server
 
 
-class MetadataRecorder(grpc.ServerInterceptor):  # type: ignore[misc]
+class MetadataRecorder(grpc.ServerInterceptor):  # type: ignore[type-arg]
     """Test-only: remembers the method and metadata of every call the server receives."""
 
     def __init__(self) -> None:
