@@ -60,7 +60,10 @@ case "$cmd" in
           exit 2
         }
         against=".git#branch=main,subdir=protos"
-      elif git rev-parse -q --verify HEAD~1 >/dev/null; then
+      elif git rev-parse -q --verify HEAD~1 >/dev/null \
+        || { [[ "$(git rev-parse --is-shallow-repository)" == "true" ]] \
+             && git fetch -q --deepen=1 2>/dev/null \
+             && git rev-parse -q --verify HEAD~1 >/dev/null; }; then
         against=".git#ref=$(git rev-parse HEAD~1),subdir=protos"
       else
         echo "buf.sh: a clean main with no parent commit (shallow clone?): nothing to compare; fetch with depth 2 or more" >&2
