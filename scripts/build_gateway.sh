@@ -40,7 +40,8 @@ done
 # offline from /usr/share/gocode.
 PACKAGES=(golang-go golang-grpc-gateway golang-github-grpc-ecosystem-grpc-gateway-dev
   golang-google-grpc-dev golang-goprotobuf-dev golang-google-protobuf-dev
-  golang-google-genproto-dev protobuf-compiler libprotobuf-dev protoc-gen-go-grpc)
+  golang-google-genproto-dev protobuf-compiler libprotobuf-dev protoc-gen-go-grpc
+  curl)  # curl: the tests run docs/rest-gateway.md's curl examples against the gateway
 
 missing=()
 for p in "${PACKAGES[@]}"; do
