@@ -283,11 +283,13 @@ class PayerRulesServicer(rpb_grpc.PayerRulesServiceServicer):
         label = f"{parsed.payer_id} {parsed.version}"
         conflict = [p for p in errors if p.field == "version" and p.source == label]
         if conflict:
+            others = [p for p in errors if p not in conflict]
             abort_status(
                 context,
                 code_pb2.ALREADY_EXISTS,
-                f"{label} not published: {conflict[0].message}",
-                _violations(errors),
+                f"{label} not published: {conflict[0].message}"
+                + (f" (and {len(others)} other error(s))" if others else ""),
+                *([_violations(errors)] if others else []),
                 error_info(
                     "RULE_SET_VERSION_EXISTS", payer_id=parsed.payer_id, version=parsed.version
                 ),

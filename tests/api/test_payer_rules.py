@@ -255,8 +255,12 @@ def test_an_overlap_is_rejected_and_nothing_is_written(app: Application, c: Clie
 def test_a_published_label_with_other_content_is_already_exists(c: Clients) -> None:
     changed = acme_variant("2026.1", date(2026, 1, 1), date(2026, 12, 31), allowed_97124="99.00")
     status = refused_publish(c, changed, grpc.StatusCode.ALREADY_EXISTS)
-    assert "already published" in status.message
-    assert "acme-health 2026.1: version" in field_violations(status)
+    assert status.message.startswith("acme-health 2026.1 not published: version '2026.1' of ")
+    assert "already published with different content" in status.message
+    resource = error_details_pb2.ResourceInfo()
+    (packed,) = [x for x in status.details if x.Is(resource.DESCRIPTOR)]
+    packed.Unpack(resource)
+    assert (resource.resource_type, resource.resource_name) == ("rule_set", "acme-health/2026.1")
     info = error_info(status)
     assert info.reason == "RULE_SET_VERSION_EXISTS"
     assert dict(info.metadata) == {"payer_id": "acme-health", "version": "2026.1"}

@@ -191,7 +191,9 @@ def test_refused_publishes_exit_1_with_words_and_write_nothing(tmp_path: Path, t
     )
     conflict = run("rules", "publish", str(relabel), "--by", "ana", "--target", target)
     assert conflict.returncode == 1
-    assert "error: ALREADY_EXISTS: " in conflict.stderr
+    assert "error: ALREADY_EXISTS: acme-health 2026.1 not published: version '2026.1'" in (
+        conflict.stderr
+    )
     assert "reason: RULE_SET_VERSION_EXISTS" in conflict.stderr
 
     # Several files: all are validated first, so one bad file stops the good one too.
