@@ -1,4 +1,5 @@
-"""Every curl example of docs/rest-gateway.md runs against the real gateway with its status.
+"""Every curl example of docs/rest-gateway.md and README.md runs against the real gateway
+with its status.
 
 A documented example that no longer works is worse than none: a portal developer copies it
 first. Each example block is preceded by `<!-- expect NNN -->` in the doc.
@@ -19,12 +20,17 @@ from .helpers import REPO_ROOT, Gateway, unavailable
 pytestmark = pytest.mark.gateway
 
 DOC = REPO_ROOT / "docs" / "rest-gateway.md"
+README = REPO_ROOT / "README.md"
 DOC_BASE_URL = "http://localhost:8080"
 EXAMPLE = re.compile(r"<!-- expect (\d{3}) -->\s*```sh\n(.*?)```", re.DOTALL)
 
 
-def doc_examples() -> list[tuple[int, str]]:
-    return [(int(status), command.strip()) for status, command in EXAMPLE.findall(DOC.read_text())]
+def doc_examples(*docs: Path) -> list[tuple[int, str]]:
+    return [
+        (int(status), command.strip())
+        for doc in docs or (DOC,)
+        for status, command in EXAMPLE.findall(doc.read_text())
+    ]
 
 
 def test_the_doc_has_examples_for_every_route_and_error() -> None:
@@ -46,7 +52,12 @@ def test_the_doc_has_examples_for_every_route_and_error() -> None:
     assert {200, 400, 404, 412} <= statuses
 
 
-@pytest.mark.parametrize(("status", "command"), doc_examples())
+def test_the_readme_has_working_examples() -> None:
+    statuses = {status for status, _ in doc_examples(README)}
+    assert {200, 400} <= statuses
+
+
+@pytest.mark.parametrize(("status", "command"), doc_examples(DOC, README))
 def test_doc_example_runs(gateway: Gateway, tmp_path: Path, status: int, command: str) -> None:
     if shutil.which("curl") is None:
         unavailable("curl is not installed (apt-get install curl)")
