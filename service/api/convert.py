@@ -174,7 +174,7 @@ def money_from_proto(value: money_pb2.Money, path: str, out: list[FieldViolation
     if value.nanos % _NANOS_PER_CENT:
         out.append(FieldViolation(path + ".nanos", "must be whole cents (a multiple of 10000000)"))
         return None
-    cents = value.units * 100 + int(value.nanos / _NANOS_PER_CENT)
+    cents = cents_from_money(value)
     if cents < 0:
         out.append(FieldViolation(path, "must not be negative"))
         return None
@@ -190,8 +190,10 @@ def money_to_proto(cents: Cents) -> money_pb2.Money:
 
 
 def cents_from_money(value: money_pb2.Money) -> Cents:
-    """Cents of a Money this service wrote (used by clients such as the CLI)."""
-    return int(value.units) * 100 + int(value.nanos / _NANOS_PER_CENT)
+    """Cents of a Money in whole cents (as this service writes them), in integers only:
+    nanos truncate toward zero like units do, so -$1.50 is units -1, nanos -500000000."""
+    nano_cents = abs(value.nanos) // _NANOS_PER_CENT
+    return int(value.units) * 100 + (-nano_cents if value.nanos < 0 else nano_cents)
 
 
 # --------------------------------------------------------------------------- requests
