@@ -153,6 +153,7 @@ def start(settings: Settings) -> Application:
             batch_max=settings.batch_max,
             quotes=store,
             payer_rules=PayerRulesServicer(store, rules.clinic, quoter, refresher.refresh),
+            catch_up=refresher.refresh,
         )
     except BaseException:
         store.engine.dispose()

@@ -70,10 +70,12 @@ class QuotingServicer(EstimatorServicer):
         batch_max: int = 1000,
         quotes: QuoteStore | None = None,
         clock: Callable[[], datetime] | None = None,
+        catch_up: Callable[[], object] | None = None,
     ) -> None:
         super().__init__(quoter, batch_max=batch_max)
         self._quotes = quotes
         self._clock = clock or (lambda: datetime.now(UTC))
+        self._catch_up = catch_up
 
     def EstimateSession(
         self, request: pb.EstimateSessionRequest, context: grpc.ServicerContext
@@ -89,6 +91,12 @@ class QuotingServicer(EstimatorServicer):
             as_of = convert.rules_as_of_from_proto(
                 request.HasField("rules_as_of"), request.rules_as_of, "rules_as_of"
             )
+            if self._catch_up is not None:
+                # A saved quote is about to be written anyway: make sure the index holds
+                # every version committed so far (one marker read; a reload only when another
+                # replica published and the watcher has not caught up yet), so the replay
+                # with created_at sees the same versions this answer did.
+                self._catch_up()
             created_at = self._clock()
             estimate = self._estimate_one(request.session, "session.", as_of or created_at)
             answer = convert.estimate_to_proto(estimate)

@@ -7,6 +7,7 @@ a load balancer never routes a quote to a replica that cannot answer it.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from concurrent import futures
 from dataclasses import dataclass
 
@@ -78,18 +79,20 @@ def build_server(
     batch_max: int = 1000,
     quotes: QuoteStore | None = None,
     payer_rules: PayerRulesServicer | None = None,
+    catch_up: Callable[[], object] | None = None,
 ) -> GrpcServer:
     """Create and start the server bound to host:port (port 0 picks a free one).
 
     Health stays NOT_SERVING until `mark_serving()`. Without `quotes`, save_quote requests
-    are refused; without `payer_rules`, PayerRulesService is not offered.
+    are refused; without `payer_rules`, PayerRulesService is not offered. `catch_up` brings
+    the index up to date with the store before a quote is saved.
     """
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="rpc"),
         options=[("grpc.so_reuseport", 0)],
     )
     pb_grpc.add_EstimatorServiceServicer_to_server(  # type: ignore[no-untyped-call]
-        QuotingServicer(quoter, batch_max=batch_max, quotes=quotes), server
+        QuotingServicer(quoter, batch_max=batch_max, quotes=quotes, catch_up=catch_up), server
     )
     if payer_rules is not None:
         rpb_grpc.add_PayerRulesServiceServicer_to_server(  # type: ignore[no-untyped-call]

@@ -173,3 +173,28 @@ def test_get_quote_errors(c: Clients) -> None:
     status = rpc_error_status(unknown.value)
     assert missing in status.message
     assert error_info(status).reason == "QUOTE_NOT_FOUND"
+
+
+def test_a_quote_saved_on_a_replica_right_after_a_publish_elsewhere_replays_the_same(
+    tmp_path: Path,
+) -> None:
+    """Two servers on one SQLite file (the watcher there polls every 0.5 s): a quote saved on
+    B straight after A published must already use the new version, or its replay (with the
+    later created_at) would not match the saved numbers."""
+    db = tmp_path / "shared.db"
+    with (
+        running_server(db) as a,
+        running_server(db) as b,
+        clients_for(a.target) as ca,
+        clients_for(b.target) as cb,
+    ):
+        assert estimate(cb, august_session()).estimate.rule_version.version == "2026.1"
+        ca.rules.PublishRuleSet(
+            rpb.PublishRuleSetRequest(content=mid_year_2026(), published_by="ana.analyst"),
+            timeout=30,
+        )
+        saved = estimate(cb, august_session(), save_quote=True)
+        assert saved.estimate.rule_version.version == "2026.2"
+        assert cents(saved.estimate.patient_pays) == 6720
+        got = get_quote(cb, saved.quote_id)
+        assert got.replay_matches and got.replay == saved.estimate
