@@ -192,8 +192,9 @@ def money_to_proto(cents: Cents) -> money_pb2.Money:
 def cents_from_money(value: money_pb2.Money) -> Cents:
     """Cents of a Money in whole cents (as this service writes them), in integers only:
     nanos truncate toward zero like units do, so -$1.50 is units -1, nanos -500000000."""
-    nano_cents = abs(value.nanos) // _NANOS_PER_CENT
-    return int(value.units) * 100 + (-nano_cents if value.nanos < 0 else nano_cents)
+    nanos = int(value.nanos)
+    nano_cents = abs(nanos) // _NANOS_PER_CENT
+    return int(value.units) * 100 + (-nano_cents if nanos < 0 else nano_cents)
 
 
 # --------------------------------------------------------------------------- requests

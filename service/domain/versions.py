@@ -30,7 +30,7 @@ __all__ = ["ERROR", "WARNING", "Problem"]  # re-exported for callers of the chec
 
 class PublishRejectedError(EstimatorError):
     """Publishing was refused and nothing was written; `problems` holds every error and
-    warning found (transports answer FAILED_PRECONDITION with the errors as violations)."""
+    warning found (transports answer INVALID_ARGUMENT with the errors as field violations)."""
 
     reason = "RULE_SET_REJECTED"
 
@@ -222,47 +222,61 @@ def _overlap_message(candidate: VersionLike, other: VersionLike, plan_id: str) -
 def _gap_warnings(
     candidate: VersionLike, same_plan: Sequence[VersionLike], plan_id: str, label: str
 ) -> list[Problem]:
-    """Warn when the candidate leaves dates of service uncovered next to its neighbours."""
+    """Warn when, with the candidate published, dates of service right next to it are covered
+    by no version of the plan at all. Gaps are taken over the union of every version's range,
+    so dates an earlier, longer version still covers are never reported as uncovered."""
     mine = [o for o in same_plan if o.payer_id == candidate.payer_id]
     if not mine:
         return []
+
+    def end(o: VersionLike) -> date:
+        return o.effective_to or date.max  # open-ended: covers every later date
+
     out: list[Problem] = []
-    before = [o for o in mine if o.effective_from < candidate.effective_from]
-    after = [o for o in mine if o.effective_from > candidate.effective_from]
-    if before:
-        # The latest end among earlier versions (None = open-ended covers everything).
-        ends = [o.effective_to for o in before]
-        if None not in ends:
-            last_end = max(e for e in ends if e is not None)
-            if last_end + timedelta(days=1) < candidate.effective_from:
-                prev = max(before, key=lambda o: (o.effective_to or date.max, o.effective_from))
+    # The uncovered dates just before the candidate starts: up to the furthest any earlier
+    # version reaches.
+    reach_before = [end(o) for o in mine if o.effective_from < candidate.effective_from]
+    last_end = max(reach_before, default=date.max)
+    if last_end < candidate.effective_from - timedelta(days=1):
+        prev = max(
+            (o for o in mine if o.effective_from < candidate.effective_from),
+            key=lambda o: (end(o), o.effective_from),
+        )
+        out.append(
+            Problem(
+                label,
+                f"plans[{plan_id}].effective_from",
+                f"starts {candidate.effective_from.isoformat()} but "
+                f"{version_label(prev)} ends {last_end.isoformat()}: dates of service "
+                f"{(last_end + timedelta(days=1)).isoformat()} to "
+                f"{(candidate.effective_from - timedelta(days=1)).isoformat()} have no "
+                "rules for this plan",
+                WARNING,
+            )
+        )
+    # The uncovered dates just after the candidate ends: from its end to the next start,
+    # unless a version starting no later than the candidate's end reaches further.
+    if candidate.effective_to is not None:
+        gap_start = candidate.effective_to + timedelta(days=1)
+        reaches = any(
+            o.effective_from <= candidate.effective_to and end(o) >= gap_start for o in mine
+        )
+        after = [o for o in mine if o.effective_from > candidate.effective_to]
+        if not reaches and after:
+            nxt = min(after, key=lambda o: o.effective_from)
+            if gap_start < nxt.effective_from:
                 out.append(
                     Problem(
                         label,
-                        f"plans[{plan_id}].effective_from",
-                        f"starts {candidate.effective_from.isoformat()} but "
-                        f"{version_label(prev)} ends {last_end.isoformat()}: dates of service "
-                        f"{(last_end + timedelta(days=1)).isoformat()} to "
-                        f"{(candidate.effective_from - timedelta(days=1)).isoformat()} have no "
-                        "rules for this plan",
+                        f"plans[{plan_id}].effective_to",
+                        f"ends {candidate.effective_to.isoformat()} but {version_label(nxt)} "
+                        f"starts {nxt.effective_from.isoformat()}: dates of service "
+                        f"{gap_start.isoformat()} to "
+                        f"{(nxt.effective_from - timedelta(days=1)).isoformat()} have no rules "
+                        "for this plan",
                         WARNING,
                     )
                 )
-    if after and candidate.effective_to is not None:
-        nxt = min(after, key=lambda o: o.effective_from)
-        if candidate.effective_to + timedelta(days=1) < nxt.effective_from:
-            out.append(
-                Problem(
-                    label,
-                    f"plans[{plan_id}].effective_to",
-                    f"ends {candidate.effective_to.isoformat()} but {version_label(nxt)} starts "
-                    f"{nxt.effective_from.isoformat()}: dates of service "
-                    f"{(candidate.effective_to + timedelta(days=1)).isoformat()} to "
-                    f"{(nxt.effective_from - timedelta(days=1)).isoformat()} have no rules "
-                    "for this plan",
-                    WARNING,
-                )
-            )
     return out
 
 

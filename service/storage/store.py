@@ -355,9 +355,12 @@ class RuleStore:
             raise ValueError("published_by must name who publishes")
         if now is not None and now.tzinfo is None:
             raise ValueError(f"publish time {now.isoformat()} has no time zone; use UTC")
-        published_at = (now or datetime.now(UTC)).astimezone(UTC)
         results: list[PublishResult] = []
         with self._locked(_PUBLISH_LOCK_KEY) as conn, Session(bind=conn) as session:
+            # Stamped only once the lock is held, so the publication time is as close as it
+            # can be to the commit: a quote saved meanwhile replays (as of its own time) with
+            # exactly the versions it was priced with.
+            published_at = (now or datetime.now(UTC)).astimezone(UTC)
             published: list[Any] = list(self._metas(session))
             problems: list[Problem] = []
             to_insert: list[tuple[ParsedRuleSetLike, int]] = []

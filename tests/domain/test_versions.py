@@ -193,6 +193,24 @@ def test_no_gap_warning_when_an_open_ended_version_precedes() -> None:
     assert check_publish(v("2027.1", date(2027, 1, 1)), [open_ended]) == []
 
 
+def test_no_gap_warning_for_dates_an_earlier_longer_version_still_covers() -> None:
+    # 2026.3 (Jul-Sep) overlaps 2026.1 ambiguously (an error), but the days after it, Oct-Dec,
+    # are still covered by 2026.1: they must not be reported as a gap with "no rules".
+    y2027 = v("2027.1", date(2027, 1, 1))
+    problems = check_publish(v("2026.3", date(2026, 7, 1), date(2026, 9, 30)), [Y2026, y2027])
+    assert [p for p in problems if not p.is_error] == []
+    assert errors(problems), "the ambiguous overlap itself is still an error"
+
+
+def test_gap_after_a_version_is_measured_from_the_furthest_covered_day() -> None:
+    # 2026.1 covers 2026; the candidate covers Jan-Mar 2027; 2027.2 starts in June: the gap
+    # is Apr-May 2027, right after the candidate.
+    y2027_2 = v("2027.2", date(2027, 6, 1))
+    [warning] = check_publish(v("2027.1", date(2027, 1, 1), date(2027, 3, 31)), [Y2026, y2027_2])
+    assert warning.field == "plans[acme-ppo-gold].effective_to"
+    assert "2027-04-01 to 2027-05-31 have no rules" in warning.message
+
+
 def test_batch_checks_each_candidate_against_the_ones_before_it() -> None:
     a = v("2026.a", date(2026, 1, 1))
     b = v("2026.b", date(2026, 1, 1))
