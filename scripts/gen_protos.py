@@ -20,7 +20,9 @@ OWN_PACKAGE = "massage_estimator"
 
 
 def main() -> int:
-    protos = sorted(str(p.relative_to(PROTO_ROOT)) for p in (PROTO_ROOT / OWN_PACKAGE).rglob("*.proto"))
+    protos = sorted(
+        str(p.relative_to(PROTO_ROOT)) for p in (PROTO_ROOT / OWN_PACKAGE).rglob("*.proto")
+    )
     if not protos:
         print(f"no .proto files under {PROTO_ROOT / OWN_PACKAGE}", file=sys.stderr)
         return 1
@@ -43,7 +45,10 @@ def main() -> int:
         return int(code)
     # protoc does not write __init__.py; the generated tree must be a regular package so
     # setuptools can map it (see pyproject.toml).
-    for directory in [OUT / OWN_PACKAGE, *(p for p in (OUT / OWN_PACKAGE).rglob("*") if p.is_dir())]:
+    for directory in [
+        OUT / OWN_PACKAGE,
+        *(p for p in (OUT / OWN_PACKAGE).rglob("*") if p.is_dir()),
+    ]:
         (directory / "__init__.py").touch()
     (OUT / OWN_PACKAGE / "py.typed").touch()
     print(f"generated {len(protos)} proto file(s) into {OUT.relative_to(ROOT)}")

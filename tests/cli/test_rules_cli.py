@@ -14,7 +14,8 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from api.rules_helpers import ACME_2026_FILE, acme_variant, mid_year_2026, running_server
+
+from tests.api.rules_helpers import ACME_2026_FILE, acme_variant, mid_year_2026, running_server
 
 SCRIPT = Path(sys.executable).with_name("massage-estimator")
 

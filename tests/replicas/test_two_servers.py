@@ -27,8 +27,12 @@ from pathlib import Path
 
 import grpc
 import pytest
-from api.helpers import cents
-from api.rules_helpers import (
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from massage_estimator.v1 import estimator_pb2 as pb
+from massage_estimator.v1 import payer_rules_pb2 as rpb
+
+from tests.api.helpers import cents
+from tests.api.rules_helpers import (
     Clients,
     acme_variant,
     august_session,
@@ -36,9 +40,6 @@ from api.rules_helpers import (
     fresh_pg_database,
     mid_year_2026,
 )
-from grpc_health.v1 import health_pb2, health_pb2_grpc
-from massage_estimator.v1 import estimator_pb2 as pb
-from massage_estimator.v1 import payer_rules_pb2 as rpb
 
 pytestmark = pytest.mark.postgres
 
