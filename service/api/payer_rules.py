@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Sequence
+from datetime import date, datetime
 from typing import Any, NoReturn, Protocol
 
 import grpc
@@ -131,8 +132,32 @@ def problem_to_proto(p: ProblemLike) -> rpb.RuleProblem:
     )
 
 
-def stored_info_to_proto(meta: RuleSetVersionPublic) -> rpb.RuleSetInfo:
-    """Metadata of a stored version (ListRuleSets, GetRuleSet, DiffRuleSets)."""
+class _VersionMeta(Protocol):
+    """The metadata a stored row and a domain version share."""
+
+    @property
+    def payer_id(self) -> str: ...
+    @property
+    def payer_name(self) -> str: ...
+    @property
+    def version(self) -> str: ...
+    @property
+    def effective_from(self) -> date: ...
+    @property
+    def effective_to(self) -> date | None: ...
+    @property
+    def checksum(self) -> str: ...
+    @property
+    def published_at(self) -> datetime: ...
+    @property
+    def published_by(self) -> str: ...
+    @property
+    def note(self) -> str: ...
+    @property
+    def source(self) -> str: ...
+
+
+def _info_to_proto(meta: _VersionMeta, plan_ids: list[str]) -> rpb.RuleSetInfo:
     info = rpb.RuleSetInfo(
         payer_id=meta.payer_id,
         payer_name=meta.payer_name,
@@ -143,30 +168,21 @@ def stored_info_to_proto(meta: RuleSetVersionPublic) -> rpb.RuleSetInfo:
         published_by=meta.published_by,
         note=meta.note,
         source=meta.source,
-        plan_ids=list(meta.plan_ids),
+        plan_ids=plan_ids,
     )
     if meta.effective_to is not None:
         info.effective_to.CopyFrom(convert.date_to_proto(meta.effective_to))
     return info
 
 
+def stored_info_to_proto(meta: RuleSetVersionPublic) -> rpb.RuleSetInfo:
+    """Metadata of a stored version (ListRuleSets, GetRuleSet, DiffRuleSets)."""
+    return _info_to_proto(meta, list(meta.plan_ids))
+
+
 def version_info_to_proto(version: RuleSetVersion) -> rpb.RuleSetInfo:
     """Metadata of a domain version (the answer to PublishRuleSet)."""
-    info = rpb.RuleSetInfo(
-        payer_id=version.payer_id,
-        payer_name=version.payer_name,
-        version=version.version,
-        effective_from=convert.date_to_proto(version.effective_from),
-        checksum=version.checksum,
-        published_at=convert.datetime_to_timestamp(version.published_at),
-        published_by=version.published_by,
-        note=version.note,
-        source=version.source,
-        plan_ids=[p.plan_id for p in version.plans],
-    )
-    if version.effective_to is not None:
-        info.effective_to.CopyFrom(convert.date_to_proto(version.effective_to))
-    return info
+    return _info_to_proto(version, [p.plan_id for p in version.plans])
 
 
 def content_yaml(content: Any) -> str:
