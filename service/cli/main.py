@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from service.cli import batch, gfe, plan, plans, quote, quotes, rules, serve, version
+from service.cli import batch, db, gfe, plan, plans, quote, quotes, rules, serve, version
 
 app = typer.Typer(
     name="massage-estimator",
@@ -32,6 +32,7 @@ app.command("version")(version.version)
 app.add_typer(rules.rules_app, name="rules")
 app.command("plans")(plans.plans)
 app.add_typer(quotes.quotes_app, name="quotes")
+app.add_typer(db.db_app, name="db")
 
 
 def main() -> None:

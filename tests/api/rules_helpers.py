@@ -9,8 +9,6 @@ with current grpcio), each on its own database so a publish in one test never le
 from __future__ import annotations
 
 import copy
-import os
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -18,8 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-import psycopg
-import pytest
 import sqlalchemy as sa
 import yaml
 from massage_estimator.v1 import estimator_pb2 as pb
@@ -35,16 +31,6 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_RULES_DIR = REPO_ROOT / "payer_rules"
 ACME_2026_FILE = SAMPLE_RULES_DIR / "acme-health" / "2026.yaml"
 ACME_2027_FILE = SAMPLE_RULES_DIR / "acme-health" / "2027.yaml"
-
-PG_URLS = (
-    [os.environ["MASSAGE_ESTIMATOR_TEST_PG_URL"]]
-    if os.environ.get("MASSAGE_ESTIMATOR_TEST_PG_URL")
-    else [
-        "postgresql+psycopg://postgres@127.0.0.1:5432/test",
-        "postgresql+psycopg://root@127.0.0.1:5432/test",
-    ]
-)
-REQUIRE_POSTGRES = os.environ.get("MASSAGE_ESTIMATOR_REQUIRE_POSTGRES") == "1"
 
 
 def acme_variant(
@@ -127,38 +113,3 @@ def clients_for(target: str) -> Iterator[Clients]:
 def count_rows(app: Application, table: str) -> int:
     with app.store.engine.connect() as conn:
         return int(conn.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one())
-
-
-# ---------------------------------------------------------------------------- PostgreSQL
-
-
-def _libpq(url: sa.URL) -> str:
-    return url.set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-def pg_admin() -> tuple[sa.URL, psycopg.Connection[Any]]:
-    """An autocommit admin connection to the test server, or skip (fail when required)."""
-    errors = []
-    for text in PG_URLS:
-        url = sa.make_url(text)
-        try:
-            return url, psycopg.connect(_libpq(url), autocommit=True, connect_timeout=3)
-        except psycopg.OperationalError as exc:
-            errors.append(f"{url.render_as_string()}: {str(exc).strip()}")
-    message = "no PostgreSQL server answers (" + "; ".join(errors) + ")"
-    if REQUIRE_POSTGRES:
-        pytest.fail(f"MASSAGE_ESTIMATOR_REQUIRE_POSTGRES=1 but {message}")
-    pytest.skip(f"PostgreSQL tests skipped: {message}")
-
-
-@contextmanager
-def fresh_pg_database() -> Iterator[str]:
-    """A brand-new PostgreSQL database (dropped afterwards); yields its SQLAlchemy URL."""
-    url, admin = pg_admin()
-    name = f"me_test_{uuid.uuid4().hex[:12]}"
-    admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()

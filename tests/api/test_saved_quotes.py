@@ -15,6 +15,7 @@ from massage_estimator.v1 import estimator_pb2 as pb
 from massage_estimator.v1 import payer_rules_pb2 as rpb
 
 from service.app import Application
+from tests.postgres import fresh_pg_database
 
 from .helpers import cents, d, error_info, field_violations, issue_example, rpc_error_status
 from .rules_helpers import (
@@ -22,7 +23,6 @@ from .rules_helpers import (
     august_session,
     clients_for,
     count_rows,
-    fresh_pg_database,
     mid_year_2026,
     running_server,
 )

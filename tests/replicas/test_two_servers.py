@@ -37,9 +37,9 @@ from tests.api.rules_helpers import (
     acme_variant,
     august_session,
     clients_for,
-    fresh_pg_database,
     mid_year_2026,
 )
+from tests.postgres import fresh_pg_database
 
 pytestmark = pytest.mark.postgres
 
