@@ -7,7 +7,9 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 WORK="$(mktemp -d)"
-trap 'kill "${PID:-0}" 2>/dev/null || true; rm -rf "$WORK"' EXIT
+PID=""
+# Stop only the server this script started (a bare `kill 0` would signal the whole group).
+trap '[ -n "$PID" ] && kill "$PID" 2>/dev/null; rm -rf "$WORK"' EXIT
 
 "$ROOT/.venv/bin/hadolint" "$ROOT/Dockerfile"
 echo "hadolint: Dockerfile clean"
