@@ -38,12 +38,13 @@ COLUMNS = (
 )
 
 # Sessions of the shipped sample plans (payer_rules/), varied by minutes and accumulators.
+# A template with a referral gets one issued a few weeks before its date of service, so most
+# insured rows price as covered (the engine's full path), as in a clinic's real day.
 TEMPLATES: tuple[dict[str, str], ...] = (
     {
         "plan_id": "acme-ppo-gold",
         "session_type": "deep_tissue",
         "referral": "prescription",
-        "referral_date": "2026-02-01",
         "diagnosis_codes": "M54.50",
         "network": "in",
     },
@@ -53,9 +54,21 @@ TEMPLATES: tuple[dict[str, str], ...] = (
         "plan_id": "acme-ppo-gold",
         "session_type": "myofascial",
         "referral": "prescription",
-        "referral_date": "2026-02-01",
         "diagnosis_codes": "M54.50;M62.830",
         "network": "out",
+    },
+    {"plan_id": "cedar-hdhp-hsa", "session_type": "medical", "diagnosis_codes": "M79.7"},
+    {
+        "plan_id": "contoso-hmo-silver",
+        "session_type": "trigger_point",
+        "referral": "integrative_care_plan",
+        "diagnosis_codes": "F41.1",
+    },
+    {
+        "plan_id": "summit-ma-plus",
+        "session_type": "medical",
+        "referral": "prescription",
+        "diagnosis_codes": "M54.2",
     },
     {"plan_id": "self-pay", "session_type": "hot_stone"},
 )
@@ -70,13 +83,16 @@ BAD_KINDS = (
 
 def make_rows(count: int, bad_every: int) -> list[dict[str, str]]:
     rows: list[dict[str, str]] = []
-    start = date(2026, 3, 2)
+    start = date(2026, 7, 1)  # every sample plan has rules from here on
     for i in range(count):
         row = dict.fromkeys(COLUMNS, "")
         row.update(TEMPLATES[i % len(TEMPLATES)])
         row["row_id"] = f"r{i + 1:07d}"
         row["minutes"] = str(30 + (i * 7) % 61)  # 30..90
-        row["date_of_service"] = (start + timedelta(days=i % 200)).isoformat()
+        day = start + timedelta(days=i % 180)
+        row["date_of_service"] = day.isoformat()
+        if row["referral"]:
+            row["referral_date"] = (day - timedelta(days=i % 60)).isoformat()
         row["deductible_met"] = f"{(i * 37) % 600}.{i % 100:02d}"
         row["oop_met"] = row["deductible_met"]
         row["visits_used"] = str(i % 12)

@@ -243,7 +243,12 @@ def session_of(row: dict[str, str]) -> pb.SessionDetails:
 
     from service.domain.money import parse_dollars
 
-    kinds = {"": pb.REFERRAL_KIND_NONE, "prescription": pb.REFERRAL_KIND_PRESCRIPTION}
+    kinds = {
+        "": pb.REFERRAL_KIND_NONE,
+        "prescription": pb.REFERRAL_KIND_PRESCRIPTION,
+        "physician_referral": pb.REFERRAL_KIND_PHYSICIAN_REFERRAL,
+        "integrative_care_plan": pb.REFERRAL_KIND_INTEGRATIVE_CARE_PLAN,
+    }
     details = pb.SessionDetails(
         plan_id=row["plan_id"],
         session_type=row["session_type"],
