@@ -240,22 +240,26 @@ def _check_coverage(
                 f"{ref}.referral.accepted",
             )
             b.need(needed, f"Obtain {accepted} naming the diagnosis before the visit.")
-        elif request.referral_date is not None:
+        # Compare the referral's age, not dos > issue + valid_days: that sum overflows date
+        # near 9999-12-31. When expired, issue + valid_days < dos always fits.
+        elif (
+            request.referral_date is not None
+            and (request.date_of_service - request.referral_date).days > rule.valid_days
+        ):
             valid_through = request.referral_date + timedelta(days=rule.valid_days)
-            if request.date_of_service > valid_through:
-                ok = False
-                b.reason(
-                    "REFERRAL_EXPIRED",
-                    f"The {_REFERRAL_WORDS[request.referral_kind].split(' ', 1)[1]} issued "
-                    f"{request.referral_date.isoformat()} was valid for {rule.valid_days} days, "
-                    f"through {valid_through.isoformat()}.",
-                    f"{ref}.referral.valid_days",
-                )
-                b.need(
-                    needed,
-                    f"Obtain a new {accepted.removeprefix('a ').removeprefix('an ')}; "
-                    f"the current one expired {valid_through.isoformat()}.",
-                )
+            ok = False
+            b.reason(
+                "REFERRAL_EXPIRED",
+                f"The {_REFERRAL_WORDS[request.referral_kind].split(' ', 1)[1]} issued "
+                f"{request.referral_date.isoformat()} was valid for {rule.valid_days} days, "
+                f"through {valid_through.isoformat()}.",
+                f"{ref}.referral.valid_days",
+            )
+            b.need(
+                needed,
+                f"Obtain a new {accepted.removeprefix('a ').removeprefix('an ')}; "
+                f"the current one expired {valid_through.isoformat()}.",
+            )
 
     limit = plan.visit_limit
     if limit is not None and request.accumulators.visits_used >= limit.visits:

@@ -83,7 +83,11 @@ class BenefitPeriodRule:
             return date(day.year, 1, 1), date(day.year, 12, 31)
         start = _anniversary(day.year, self.start_month, self.start_day)
         if start > day:
+            if day.year == date.min.year:  # began in year 0, which date cannot hold
+                return date.min, start - timedelta(days=1)
             start = _anniversary(day.year - 1, self.start_month, self.start_day)
+        if start.year == date.max.year:  # ends in year 10000, which date cannot hold
+            return start, date.max
         next_start = _anniversary(start.year + 1, self.start_month, self.start_day)
         return start, next_start - timedelta(days=1)
 
