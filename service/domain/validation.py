@@ -7,9 +7,14 @@ import re
 
 from service.domain.errors import FieldViolation, InvalidRequestError
 from service.domain.model import Clinic, ReferralKind, SessionRequest
+from service.domain.money import format_usd
 
 MIN_MINUTES = 1
 MAX_MINUTES = 240
+# Far above any real benefit period, far below what sums of them would need to overflow the
+# wire (int64 Money units, int32 visit counts) after a treatment plan adds to them.
+MAX_ACCUMULATED_CENTS = 100_000_000  # $1,000,000.00
+MAX_VISITS_USED = 10_000
 
 # ICD-10-CM: a letter, a digit, a digit or letter; then optionally a dot and 1-4 characters.
 ICD10_PATTERN = re.compile(r"^[A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4})?$")
@@ -72,13 +77,20 @@ def session_violations(request: SessionRequest, clinic: Clinic) -> list[FieldVio
             )
         )
     acc = request.accumulators
-    for name, value in (
-        ("accumulators.deductible_met", acc.deductible_met),
-        ("accumulators.out_of_pocket_met", acc.out_of_pocket_met),
-        ("accumulators.visits_used", acc.visits_used),
+    for name, value, most, show in (
+        ("accumulators.deductible_met", acc.deductible_met, MAX_ACCUMULATED_CENTS, format_usd),
+        (
+            "accumulators.out_of_pocket_met",
+            acc.out_of_pocket_met,
+            MAX_ACCUMULATED_CENTS,
+            format_usd,
+        ),
+        ("accumulators.visits_used", acc.visits_used, MAX_VISITS_USED, str),
     ):
         if value < 0:
             out.append(FieldViolation(name, f"cannot be negative, got {value}"))
+        elif value > most:
+            out.append(FieldViolation(name, f"must be at most {show(most)}, got {show(value)}"))
     return out
 
 

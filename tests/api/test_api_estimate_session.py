@@ -293,3 +293,32 @@ def test_malformed_rules_as_of_is_invalid_argument(grpc_stub: object) -> None:
     bad = timestamp_pb2.Timestamp(seconds=1767225600, nanos=-1)
     status = refused(grpc_stub, issue_example(), grpc.StatusCode.INVALID_ARGUMENT, rules_as_of=bad)
     assert "rules_as_of" in field_violations(status)
+
+
+HUGE = money_pb2.Money(currency_code="USD", units=2**63 - 1)  # the largest Money.units
+
+
+@pytest.mark.parametrize(
+    ("accumulators", "field"),
+    [
+        # Summit has no out-of-pocket maximum: the $20.00 copay was added to an amount already
+        # at the int64 limit of Money.units, and the answer crashed with INTERNAL.
+        (
+            pb.Accumulators(out_of_pocket_met=HUGE),
+            "session.accumulators.out_of_pocket_met",
+        ),
+        (
+            pb.Accumulators(deductible_met=HUGE),
+            "session.accumulators.deductible_met",
+        ),
+        (pb.Accumulators(visits_used=2**31 - 1), "session.accumulators.visits_used"),
+    ],
+)
+def test_absurdly_large_accumulators_are_invalid_argument_not_internal(
+    grpc_stub: object, accumulators: pb.Accumulators, field: str
+) -> None:
+    session = issue_example(
+        plan_id="summit-ma-plus", session_type="medical", minutes=60, accumulators=accumulators
+    )
+    status = refused(grpc_stub, session, grpc.StatusCode.INVALID_ARGUMENT)
+    assert "at most" in field_violations(status)[field]

@@ -125,6 +125,27 @@ def test_negative_accumulators(quoter: Quoter, accumulators: Accumulators, field
     assert field in _fields(quoter, replace(GOOD, accumulators=accumulators))
 
 
+@pytest.mark.parametrize(
+    ("accumulators", "field"),
+    [
+        (acc(100_000_001, 0, 0), "accumulators.deductible_met"),
+        (acc(0, 100_000_001, 0), "accumulators.out_of_pocket_met"),
+        (acc(0, 0, 10_001), "accumulators.visits_used"),
+    ],
+)
+def test_absurdly_large_accumulators(
+    quoter: Quoter, accumulators: Accumulators, field: str
+) -> None:
+    # Above $1,000,000.00 or 10,000 visits no benefit period is real, and sums of such
+    # values overflow the wire format (int64 Money units, int32 visits) into INTERNAL.
+    assert field in _fields(quoter, replace(GOOD, accumulators=accumulators))
+
+
+def test_largest_accepted_accumulators_still_quote(quoter: Quoter) -> None:
+    est = quoter.estimate(replace(GOOD, accumulators=acc(100_000_000, 100_000_000, 10_000)))
+    assert est.covered is False  # acme's 20 visits are used up
+
+
 def test_unknown_plan(quoter: Quoter) -> None:
     with pytest.raises(PlanNotFoundError) as info:
         quoter.estimate(replace(GOOD, plan_id="acme-ppo-golf"))
