@@ -405,6 +405,15 @@ def _cost_share(
     return copay, deductible, coinsurance
 
 
+def _hsa_reason(plan: PlanRules, b: _Builder) -> None:
+    b.reason(
+        "HSA_ELIGIBLE",
+        "An HSA can pay for this session; keep a letter of medical necessity (condition, "
+        "frequency, duration) from the prescriber.",
+        f"{plan.ref}.hsa_eligible",
+    )
+
+
 def _insured(
     request: SessionRequest, plan: PlanRules, version: RuleSetVersion, clinic: Clinic
 ) -> Estimate:
@@ -450,6 +459,8 @@ def _insured(
 
     if not covered:
         price = _cash_price_line(request, clinic, b, "not covered")
+        if hsa:  # the HSA can pay the cash price too (docs/cost-rules.md §7)
+            _hsa_reason(plan, b)
         remaining = None if limit is None else max(0, limit.visits - acc.visits_used)
         return _estimate(
             request,
@@ -534,12 +545,7 @@ def _insured(
             terms.ref,
         )
     if hsa:
-        b.reason(
-            "HSA_ELIGIBLE",
-            "An HSA can pay for this session; keep a letter of medical necessity (condition, "
-            "frequency, duration) from the prescriber.",
-            f"{plan.ref}.hsa_eligible",
-        )
+        _hsa_reason(plan, b)
 
     acc_after = Accumulators(
         deductible_met=acc.deductible_met + deductible,

@@ -42,3 +42,25 @@ def test_expired_referral_near_the_last_date_still_says_through_when(quoter: Quo
     assert est.covered is False
     assert "REFERRAL_EXPIRED" in reason_codes(est)
     assert any("through 9999-11-30" in r.message for r in est.reasons)
+
+
+def test_hsa_eligible_session_that_is_not_covered_still_says_why(quoter: Quoter) -> None:
+    # Cedar's 30 visits are used: not covered, priced at the $110.00 cash price. The session
+    # still treats a qualifying diagnosis with a covered type, so hsa_eligible is true
+    # (docs/cost-rules.md §7), and a reason must say the HSA needs a letter of medical
+    # necessity; before, the flag was set with no reason at all.
+    est = quoter.estimate(
+        SessionRequest(
+            plan_id="cedar-hdhp-hsa",
+            session_type="deep_tissue",
+            minutes=60,
+            date_of_service=date(2026, 4, 10),
+            diagnosis_codes=("M54.50",),
+            accumulators=acc(0, 0, 30),
+        )
+    )
+    assert est.covered is False
+    assert est.patient_pays == 11000
+    assert est.hsa_eligible is True
+    assert "HSA_ELIGIBLE" in reason_codes(est)
+    assert any("letter of medical necessity" in r.message for r in est.reasons)
