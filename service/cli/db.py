@@ -30,6 +30,9 @@ DatabaseUrlOpt = Annotated[
 ]
 
 
+SUPPORTED_URLS = "sqlite:///PATH or postgresql+psycopg://USER@HOST:PORT/DB"
+
+
 def _database_url(database_url: str | None) -> str:
     if database_url:
         return database_url
@@ -44,7 +47,15 @@ def _database_url(database_url: str | None) -> str:
 
 def _revision(url: str, *, migrate: bool) -> tuple[str | None, str | None]:
     """(revision before, revision after) of the store at `url`."""
-    store = create_store(url)
+    try:
+        store = create_store(url)
+    except Exception as exc:  # not a URL, or a database driver that is not installed
+        typer.echo(
+            f"error: {url}: cannot open this database URL ({str(exc).splitlines()[0]}); "
+            f"use {SUPPORTED_URLS}",
+            err=True,
+        )
+        raise typer.Exit(2) from None
     try:
         before = store.current_revision()
         if migrate:

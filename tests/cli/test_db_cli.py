@@ -44,3 +44,16 @@ def test_db_upgrade_reports_an_unreachable_database_in_one_line() -> None:
     assert result.stderr.startswith("error: postgresql+psycopg://nobody@127.0.0.1:1/x:")
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("url", ["mysql://x/y", "not a url"])
+def test_db_with_an_unsupported_url_is_a_usage_error_without_traceback(url: str) -> None:
+    """An operator's typo in the URL used to end in a ModuleNotFoundError/ArgumentError
+    traceback; it is a bad setting (exit 2) named in one line with what is supported."""
+    for sub in ("current", "upgrade"):
+        result = run("db", sub, "--database-url", url)
+        assert result.returncode == 2, result.stderr
+        assert "Traceback" not in result.stderr
+        assert result.stderr.startswith(f"error: {url}: cannot open this database URL")
+        assert "postgresql+psycopg://" in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
