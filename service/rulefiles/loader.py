@@ -563,6 +563,12 @@ def _check_plan(p: PlanModel, at: str, c: _Checker, clinic: Clinic) -> None:
     _dupes(c, f"{at}.excluded_injuries", p.excluded_injuries)
 
 
+_ZERO_ALLOWED = (
+    "a covered unit or visit allowed $0.00 would be quoted as covered with nothing to pay for "
+    "anyone; give the real amount, or cap the covered units with units.max_per_visit"
+)
+
+
 def _check_terms(
     p: PlanModel,
     t: NetworkTermsModel,
@@ -589,6 +595,8 @@ def _check_terms(
         return
     flat = p.units.method == "per_visit_flat"
     if flat:
+        if t.allowed_per_visit is not None and parse_dollars(t.allowed_per_visit) == 0:
+            c.error(f"{at}.allowed_per_visit", _ZERO_ALLOWED)
         if t.allowed_per_visit is None:
             c.error(
                 f"{at}.allowed_per_visit",
@@ -636,6 +644,10 @@ def _check_terms(
                     f"CPT code {code} is billed by no covered session type, so this amount is "
                     "never used",
                 )
+            if parse_dollars(rate.first_unit) == 0:
+                c.error(f"{at}.allowed_per_unit.{code}", _ZERO_ALLOWED)
+            if rate.later_units is not None and parse_dollars(rate.later_units) == 0:
+                c.error(f"{at}.allowed_per_unit.{code}.later_units", _ZERO_ALLOWED)
             if rate.later_units is not None and parse_dollars(rate.later_units) > parse_dollars(
                 rate.first_unit
             ):

@@ -57,6 +57,14 @@ def flat_without_visit_amount(data: dict[str, Any]) -> None:
     acme_plan(data)["units"]["method"] = "per_visit_flat"
 
 
+def flat_zero_per_visit(data: dict[str, Any]) -> None:
+    plan = acme_plan(data)
+    plan["units"]["method"] = "per_visit_flat"
+    for network in ("in_network", "out_of_network"):
+        del plan[network]["allowed_per_unit"]
+        plan[network]["allowed_per_visit"] = "0.00" if network == "in_network" else "60.00"
+
+
 def missing_rate_for_covered_code(data: dict[str, Any]) -> None:
     del acme_plan(data)["in_network"]["allowed_per_unit"]["97140"]
 
@@ -108,6 +116,26 @@ CASES: list[tuple[str, Mutation, str, str]] = [
         f"{P}.out_of_network.deductible",
         "negative",
     ),
+    # A covered unit allowed $0.00 would quote "covered, plan pays $0, you pay $0": the
+    # silent zero an estimate must never give. It loaded before; it is refused now.
+    (
+        "zero allowed per unit",
+        plan_set("in_network", "allowed_per_unit", "97124", value="0.00"),
+        f"{P}.in_network.allowed_per_unit.97124",
+        "allowed $0.00",
+    ),
+    (
+        "zero allowed for later units",
+        plan_set(
+            "out_of_network",
+            "allowed_per_unit",
+            "97140",
+            value={"first_unit": "24.00", "later_units": "0"},
+        ),
+        f"{P}.out_of_network.allowed_per_unit.97140.later_units",
+        "allowed $0.00",
+    ),
+    ("zero allowed per visit", flat_zero_per_visit, f"{P}.in_network.allowed_per_visit", "$0.00"),
     (
         "coinsurance over 100",
         plan_set("in_network", "coinsurance_percent", value="120"),
