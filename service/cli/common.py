@@ -67,7 +67,17 @@ _INJURY_PB = {
     InjuryChoice.work: pb.INJURY_WORK,
 }
 
-DATE_FORMATS = ["%Y-%m-%d"]
+
+def parse_day(value: object) -> datetime:
+    """A YYYY-MM-DD flag; a day that does not exist ("2026-02-30") is named as such, where
+    typer's own date type said "Value error, ... does not match the formats '%Y-%m-%d'"."""
+    if isinstance(value, datetime):
+        return value
+    try:
+        return datetime.strptime(str(value), "%Y-%m-%d")
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a date (expected YYYY-MM-DD)") from None
+
 
 # ---------------------------------------------------------------- shared flags (Annotated)
 
@@ -84,7 +94,10 @@ ReferralOpt = Annotated[
 ReferralDateOpt = Annotated[
     datetime | None,
     typer.Option(
-        "--referral-date", formats=DATE_FORMATS, help="Day the referral was issued (YYYY-MM-DD)."
+        "--referral-date",
+        parser=parse_day,
+        metavar="YYYY-MM-DD",
+        help="Day the referral was issued (YYYY-MM-DD).",
     ),
 ]
 DiagnosisOpt = Annotated[

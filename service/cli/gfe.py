@@ -74,7 +74,10 @@ def gfe(
     client_dob: Annotated[
         datetime,
         typer.Option(
-            "--client-dob", formats=common.DATE_FORMATS, help="Date of birth (YYYY-MM-DD)."
+            "--client-dob",
+            parser=common.parse_day,
+            metavar="YYYY-MM-DD",
+            help="Date of birth (YYYY-MM-DD).",
         ),
     ],
     session_type: common.SessionTypeOpt,
@@ -89,7 +92,8 @@ def gfe(
         datetime | None,
         typer.Option(
             "--date",
-            formats=common.DATE_FORMATS,
+            parser=common.parse_day,
+            metavar="YYYY-MM-DD",
             help="Date of the (first) session (YYYY-MM-DD); default today.",
         ),
     ] = None,
@@ -103,7 +107,10 @@ def gfe(
     issued: Annotated[
         datetime | None,
         typer.Option(
-            "--issued", formats=common.DATE_FORMATS, help="Issue date (YYYY-MM-DD); default today."
+            "--issued",
+            parser=common.parse_day,
+            metavar="YYYY-MM-DD",
+            help="Issue date (YYYY-MM-DD); default today.",
         ),
     ] = None,
     clinic_file: Annotated[

@@ -24,7 +24,8 @@ def plan(
         datetime | None,
         typer.Option(
             "--date",
-            formats=common.DATE_FORMATS,
+            parser=common.parse_day,
+            metavar="YYYY-MM-DD",
             help="Date of the first session (YYYY-MM-DD); default today.",
         ),
     ] = None,

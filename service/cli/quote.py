@@ -19,7 +19,8 @@ def quote(
         datetime | None,
         typer.Option(
             "--date",
-            formats=common.DATE_FORMATS,
+            parser=common.parse_day,
+            metavar="YYYY-MM-DD",
             help="Date of service (YYYY-MM-DD); default today.",
         ),
     ] = None,

@@ -151,6 +151,31 @@ def test_bad_usage_exits_2(grpc_target: str, bad: list[str]) -> None:
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("command_args", "flag", "value"),
+    [
+        (["quote", *EXAMPLE], "--date", "2026-02-30"),
+        (["quote", *EXAMPLE], "--referral-date", "02/01/2026"),
+        (["plan", *EXAMPLE, "--sessions", "2"], "--date", "2026-13-01"),
+        (
+            ["gfe", "--client-name", "Jane", "--session-type", "swedish", "--minutes", "60"],
+            "--client-dob",
+            "1985-02-29",
+        ),
+    ],
+)
+def test_a_day_that_does_not_exist_is_named_in_words(
+    command_args: list[str], flag: str, value: str
+) -> None:
+    """Typer's date type answered "Value error, '2026-02-30' does not match the formats
+    '%Y-%m-%d'." for a real-looking date; a clerk needs to hear that the day does not exist."""
+    result = run(*command_args, flag, value, "--target", "127.0.0.1:1")
+    assert result.returncode == 2, result.stdout + result.stderr
+    text = " ".join(result.stderr.replace("│", " ").split())
+    assert f"{value!r} is not a date (expected YYYY-MM-DD)" in text, text
+    assert "Value error" not in text and "%Y" not in text
+
+
 def test_missing_required_flag_exits_2() -> None:
     result = run("quote", "--plan", "acme-ppo-gold")
     assert result.returncode == 2
