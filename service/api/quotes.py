@@ -4,11 +4,12 @@ Why a subclass of EstimatorServicer: plain previews (save_quote false) take exac
 estimator's path and never touch the database; only a request that asks to be saved is
 written, with the rule version that answered.
 
-Replay: a saved quote is priced with rules_as_of = its own rules_as_of when it had one, else
-the moment it was saved (created_at), and the saving call itself is priced with that same
-moment. GetQuote prices the stored request again with that moment, so versions published
-later are invisible to the replay and the numbers match. The replay is compared with the
-stored estimate and a mismatch is reported (replay_matches false), never hidden.
+Replay: a saved quote is priced with rules_as_of = its own rules_as_of when it had one (but
+no later than created_at), else the moment it was saved (created_at), and the saving call
+itself is priced with that same moment. GetQuote prices the stored request again with that
+moment, so versions published later are invisible to the replay and the numbers match. The
+replay is compared with the stored estimate and a mismatch is reported (replay_matches
+false), never hidden.
 """
 
 from __future__ import annotations
@@ -61,6 +62,14 @@ def _to_dict(message: pb.EstimateSessionRequest | pb.Estimate) -> dict[str, Any]
     return value
 
 
+def _known_at(as_of: datetime | None, created_at: datetime) -> datetime:
+    """The moment whose rules a saved quote uses: its own rules_as_of, but never later than
+    when it was saved. A future rules_as_of meant "all known rules", which at saving time are
+    those published by created_at; used as it was, the replay would also see versions
+    published after the save and stop matching."""
+    return created_at if as_of is None or as_of > created_at else as_of
+
+
 class QuotingServicer(EstimatorServicer):
     """EstimatorService with saved quotes (see the module docstring)."""
 
@@ -98,7 +107,7 @@ class QuotingServicer(EstimatorServicer):
                 # with created_at sees the same versions this answer did.
                 self._catch_up()
             created_at = self._clock()
-            estimate = self._estimate_one(request.session, "session.", as_of or created_at)
+            estimate = self._estimate_one(request.session, "session.", _known_at(as_of, created_at))
             answer = convert.estimate_to_proto(estimate)
             version = estimate.rule_version
             saved = self._quotes.save_quote(
@@ -155,12 +164,12 @@ class QuotingServicer(EstimatorServicer):
             )
             if stored_estimate.HasField("rule_version"):
                 response.rule_version.CopyFrom(stored_estimate.rule_version)
-            replay_as_of = (
+            replay_as_of = _known_at(
                 convert.rules_as_of_from_proto(True, stored_request.rules_as_of, "rules_as_of")
                 if stored_request.HasField("rules_as_of")
-                else saved.created_at
+                else None,
+                saved.created_at,
             )
-            assert replay_as_of is not None
             response.replay_rules_as_of.CopyFrom(convert.datetime_to_timestamp(replay_as_of))
         except Exception as exc:
             abort(context, exc, "GetQuote")

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import grpc
 import pytest
+from google.protobuf import timestamp_pb2
 from massage_estimator.v1 import estimator_pb2 as pb
 from massage_estimator.v1 import payer_rules_pb2 as rpb
 
@@ -141,6 +142,27 @@ def test_a_saved_quote_with_its_own_rules_as_of_replays_with_it(c: Clients) -> N
     got = get_quote(c, saved.quote_id)
     assert got.replay_rules_as_of == seeded_at
     assert got.replay_matches and got.replay.rule_version.version == "2026.1"
+
+
+def test_a_saved_quote_with_a_future_rules_as_of_replays_with_what_was_known(
+    c: Clients,
+) -> None:
+    # rules_as_of in the future means "everything known": at saving time that is what is
+    # published now. The replay used that future moment as it was, so a version published
+    # after the save (but before that moment) changed the replay: replay_matches false.
+    future = timestamp_pb2.Timestamp(seconds=4_102_444_800)  # 2100-01-01T00:00:00Z
+    saved = estimate(c, august_session(), save_quote=True, rules_as_of=future)
+    assert saved.estimate.rule_version.version == "2026.1"
+    c.rules.PublishRuleSet(
+        rpb.PublishRuleSetRequest(content=mid_year_2026(), published_by="ana.analyst"),
+        timeout=30,
+    )
+    got = get_quote(c, saved.quote_id)
+    assert got.request.rules_as_of == future  # the request is kept as it was sent
+    assert got.replay_matches, got.replay.rule_version.version
+    assert got.replay_rules_as_of == got.created_at  # nothing later than the save was known
+    assert got.replay.rule_version.version == "2026.1"
+    assert cents(got.replay.patient_pays) == 6480
 
 
 def test_self_pay_quotes_save_without_a_rule_version(app: Application, c: Clients) -> None:
