@@ -8,6 +8,7 @@ every client command: 0 answered, 1 the service refused (or a file is invalid), 
 
 from __future__ import annotations
 
+import difflib
 import enum
 import getpass
 import json
@@ -190,7 +191,7 @@ def validate(
         print_json_value([{"file": str(p), "response": as_dict(r)} for p, r in results])
     else:
         for path, response in results:
-            name = f"{response.payer_id} {response.version}".strip() or "(unreadable)"
+            name = f"{response.payer_id} {response.version}".strip()
             if response.valid:
                 extra = " (already published: publishing it again changes nothing)"
                 _print(
@@ -199,7 +200,8 @@ def validate(
                 )
             else:
                 errors = sum(1 for p in response.problems if p.severity == rpb.SEVERITY_ERROR)
-                _print(f"invalid: {path}: {name}: {errors} error(s)")
+                # A file that fails its own checks has no payer/version to name yet.
+                _print(f"invalid: {path}: {name + ': ' if name else ''}{errors} error(s)")
             for line in problem_lines(response.problems):
                 _print(line)
     if not all(r.valid for _, r in results):
@@ -299,6 +301,11 @@ def list_(
     if as_json:
         common.print_json(response)
         return
+    if not response.rule_sets:  # no empty table; a mistyped id gets the nearest ones
+        _print(
+            f"no published versions match{_nearest_ids(target, config_file, timeout, payer, plan)}"
+        )
+        return
     out = table(
         "Rule-set versions (published times in UTC)",
         ("payer", "version", "effective", "plans", "published", "by", "note"),
@@ -315,8 +322,26 @@ def list_(
             info.note,
         )
     print_table(out)
-    if not response.rule_sets:
-        _print("no published versions match")
+
+
+def _nearest_ids(
+    target: str | None, config_file: Path | None, timeout: float, payer: str, plan: str
+) -> str:
+    """ " --payer 'x' (did you mean 'y'?)" for filters that name nothing published."""
+    everything: rpb.ListRuleSetsResponse = call_rules(
+        target,
+        lambda stub: stub.ListRuleSets(rpb.ListRuleSetsRequest(), timeout=timeout),
+        config_file,
+    )
+    payers = sorted({i.payer_id for i in everything.rule_sets})
+    plans = sorted({p for i in everything.rule_sets for p in i.plan_ids})
+    words = []
+    for flag, value, known in (("--payer", payer, payers), ("--plan", plan, plans)):
+        if value and value not in known:
+            close = difflib.get_close_matches(value, known, n=3, cutoff=0.6)
+            hint = f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
+            words.append(f"{flag} {value!r} names nothing published{hint}")
+    return f": {'; '.join(words)}" if words else ""
 
 
 @rules_app.command("show")

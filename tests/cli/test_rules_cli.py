@@ -248,3 +248,30 @@ def test_usage_errors_exit_2_and_unreachable_exits_1(target: str) -> None:
     down = run("rules", "list", "--target", "127.0.0.1:1", "--timeout", "3")
     assert down.returncode == 1
     assert "cannot reach the estimator service at 127.0.0.1:1" in down.stderr
+
+
+def test_an_invalid_file_is_not_called_unreadable(tmp_path: Path, target: str) -> None:
+    """A readable file that fails its checks has no payer/version yet; the summary line used
+    to call it "(unreadable)", which sent analysts looking for a permissions problem."""
+    text = acme_variant("2030.3", date(2030, 1, 1), None).replace("'31.00'", "31.5")
+    assert "31.5" in text
+    bad = write(tmp_path, "float.yaml", text)
+    result = run("rules", "validate", str(bad), "--target", target)
+    assert result.returncode == 1
+    assert f"invalid: {bad}: 1 error(s)" in result.stdout, result.stdout
+    assert "unreadable" not in result.stdout
+    assert "allowed_per_unit.97124" in result.stdout
+
+
+def test_list_without_matches_prints_no_empty_table_and_suggests(target: str) -> None:
+    result = run("rules", "list", "--payer", "acme-helth", "--target", target)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == (
+        "no published versions match: --payer 'acme-helth' names nothing published "
+        "(did you mean 'acme-health'?)"
+    )
+    both = run(
+        "rules", "list", "--payer", "cedar-mutual", "--plan", "acme-ppo-gold", "--target", target
+    )
+    assert both.returncode == 0, both.stderr
+    assert both.stdout.strip() == "no published versions match"
