@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
-from service.domain.money import dollars_str, parse_dollars
+from service.domain.money import dollars_str, format_usd, parse_dollars
 
 # ---------------------------------------------------------------------------- value types
 
@@ -26,6 +26,11 @@ MONEY_JSON_SCHEMA: dict[str, Any] = {
         {"type": "integer", "minimum": 0},
     ],
 }
+
+
+# Far above any real amount, far below what sums of amounts need to overflow the int64 dollars
+# of google.type.Money on the wire (which answered quotes with INTERNAL).
+MAX_MONEY_CENTS = 100_000_000  # $1,000,000.00
 
 
 def _money(value: Any) -> str:
@@ -44,6 +49,11 @@ def _money(value: Any) -> str:
     cents = parse_dollars(value)
     if cents < 0:
         raise ValueError(f"{value!r} is negative; money amounts here are never negative")
+    if cents > MAX_MONEY_CENTS:
+        raise ValueError(
+            f"{value!r} is more than {format_usd(MAX_MONEY_CENTS)}; check the amount (no rule "
+            "or price for one massage visit is that large)"
+        )
     return dollars_str(cents)
 
 

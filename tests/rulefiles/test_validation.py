@@ -136,6 +136,14 @@ CASES: list[tuple[str, Mutation, str, str]] = [
         "allowed $0.00",
     ),
     ("zero allowed per visit", flat_zero_per_visit, f"{P}.in_network.allowed_per_visit", "$0.00"),
+    # An amount past the int64 dollars of google.type.Money loaded, then every quote of the
+    # plan failed with INTERNAL when the estimate was written to the wire.
+    (
+        "absurdly large money",
+        plan_set("in_network", "allowed_per_unit", "97124", value="99999999999999999999.00"),
+        f"{P}.in_network.allowed_per_unit.97124",
+        "more than $1,000,000.00",
+    ),
     (
         "coinsurance over 100",
         plan_set("in_network", "coinsurance_percent", value="120"),
