@@ -174,6 +174,10 @@ class QuotingServicer(EstimatorServicer):
         except Exception as exc:
             abort(context, exc, "GetQuote")
         try:
+            if self._catch_up is not None:
+                # The quote may have been saved on another replica right after a publish this
+                # one's watcher has not seen yet: replaying on the stale index would not match.
+                self._catch_up()
             replay = convert.estimate_to_proto(
                 self._estimate_one(stored_request.session, "session.", replay_as_of)
             )

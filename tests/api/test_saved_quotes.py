@@ -220,3 +220,30 @@ def test_a_quote_saved_on_a_replica_right_after_a_publish_elsewhere_replays_the_
         assert cents(saved.estimate.patient_pays) == 6720
         got = get_quote(cb, saved.quote_id)
         assert got.replay_matches and got.replay == saved.estimate
+
+
+def test_get_quote_on_a_replica_that_has_not_seen_a_publish_yet_replays_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A publishes and saves a quote priced with the new version; B is asked for it before its
+    watcher has polled (here: never, the poll interval is stretched). GetQuote must catch B's
+    index up first, as saving does; it replayed on B's old index and reported a mismatch."""
+    import service.app
+
+    monkeypatch.setattr(service.app, "WATCH_POLL_SECONDS", 3600.0)
+    db = tmp_path / "shared.db"
+    with (
+        running_server(db) as a,
+        running_server(db) as b,
+        clients_for(a.target) as ca,
+        clients_for(b.target) as cb,
+    ):
+        ca.rules.PublishRuleSet(
+            rpb.PublishRuleSetRequest(content=mid_year_2026(), published_by="ana.analyst"),
+            timeout=30,
+        )
+        saved = estimate(ca, august_session(), save_quote=True)
+        assert saved.estimate.rule_version.version == "2026.2"
+        got = get_quote(cb, saved.quote_id)
+        assert got.replay.rule_version.version == "2026.2"
+        assert got.replay_matches and got.replay == saved.estimate
