@@ -258,7 +258,9 @@ class NetworkTermsModel(_Strict):
 
 
 class VisitLimitModel(_Strict):
-    visits: int = Field(ge=1, description="Covered visits per benefit period.")
+    # At most 10,000: the estimate carries the limit as an int32 (larger numbers loaded, then
+    # every quote failed with INTERNAL), and no benefit period has more visits.
+    visits: int = Field(ge=1, le=10_000, description="Covered visits per benefit period.")
     shared_with: list[SharedServiceName] = Field(
         default_factory=list, description="Other services that draw on the same visit count."
     )

@@ -136,6 +136,14 @@ CASES: list[tuple[str, Mutation, str, str]] = [
         "allowed $0.00",
     ),
     ("zero allowed per visit", flat_zero_per_visit, f"{P}.in_network.allowed_per_visit", "$0.00"),
+    # More visits than the int32 visit_limit of an estimate loaded, then every quote of
+    # the plan failed with INTERNAL.
+    (
+        "absurdly large visit limit",
+        plan_set("visit_limit", "visits", value=3_000_000_000),
+        f"{P}.visit_limit.visits",
+        "must be at most 10000",
+    ),
     # An amount past the int64 dollars of google.type.Money loaded, then every quote of the
     # plan failed with INTERNAL when the estimate was written to the wire.
     (
