@@ -422,7 +422,7 @@ def _show(value: Any, path: str) -> str:
         return value.isoformat()
     leaf = re.split(r"[.\[]", path.lower())[-1].rstrip("]")
     if "coinsurance" in leaf and isinstance(value, (str, int, Decimal)):
-        return _percent(value)
+        return _percent(value, already_percent=leaf.endswith("percent"))
     if isinstance(value, int) and leaf.endswith("_cents"):
         return _usd(Decimal(value) / 100)
     if isinstance(value, (str, Decimal)) and _MONEY_KEY.search(path.lower()):
@@ -437,7 +437,9 @@ def _usd(amount: Decimal) -> str:
     return f"{sign}${abs(amount):,.2f}"
 
 
-def _percent(value: str | int | Decimal) -> str:
+def _percent(value: str | int | Decimal, already_percent: bool = False) -> str:
+    """A rate as a percentage. `coinsurance_percent` values are percentages already ("0.5" is
+    half a percent); other coinsurance values up to 1 written with a dot are fractions."""
     text = str(value).strip()
     if text.endswith("%"):
         return text
@@ -445,6 +447,6 @@ def _percent(value: str | int | Decimal) -> str:
         rate = Decimal(text)
     except InvalidOperation:
         return text
-    if rate <= 1 and "." in text:
+    if not already_percent and rate <= 1 and "." in text:
         rate *= 100
     return f"{rate.normalize():f}%"

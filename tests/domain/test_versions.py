@@ -330,3 +330,11 @@ def test_diff_shows_percentages_and_nested_rates() -> None:
         "in_network.allowed_per_unit.97124: $29.76 -> {first_unit: $29.76, later_units: $20.70}"
         in text
     )
+
+
+def test_diff_shows_a_coinsurance_below_one_percent_as_it_is() -> None:
+    # coinsurance_percent is always a percentage (rule-format.md: "0.5" is half a percent).
+    # The diff read any value up to 1 with a dot as a fraction and showed 0.5% as "50%".
+    a = {"in_network": {"coinsurance_percent": "0.5"}}
+    b = {"in_network": {"coinsurance_percent": "1"}}
+    assert [str(c) for c in diff_versions(a, b)] == ["in_network.coinsurance_percent: 0.5% -> 1%"]
