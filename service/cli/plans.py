@@ -57,6 +57,6 @@ def plans(
                 served,
                 when(v),
             )
-    print_table(out)
+    print_table(out, hide_first=("name", "published", "payer"))
     if not response.plans:
         render.console.print("no plans match", markup=False)

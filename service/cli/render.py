@@ -3,18 +3,91 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Sequence
 
 from google.type import date_pb2, money_pb2
 from massage_estimator.v1 import estimator_pb2 as pb
 from rich import box
 from rich.console import Console
+from rich.measure import Measurement
 from rich.table import Table
 
 from service.api.convert import cents_from_money
 from service.domain.money import format_usd
 
-# Tables need about 110 columns; never squeeze them below 120 (a pipe reports 80).
-console = Console(highlight=False, width=max(shutil.get_terminal_size((120, 24)).columns, 120))
+
+def terminal_width() -> int:
+    """The terminal's columns ($COLUMNS first), 120 when that cannot be told."""
+    return shutil.get_terminal_size((120, 24)).columns
+
+
+# On a terminal, its own width: a wider line is broken by the terminal mid-cell. In a pipe
+# (which reports 80), at least 120 columns, so tables stay one line per row.
+console = Console(highlight=False)
+if not console.is_terminal:
+    console = Console(highlight=False, width=max(terminal_width(), 120))
+
+
+def _cells(t: Table, index: int) -> list[str]:
+    column = t.columns[index]
+    return [str(column.header), str(column.footer), *(str(c) for c in column.cells)]
+
+
+def fit_to_width(t: Table, width: int, hide_first: Sequence[str]) -> list[str]:
+    """Give each column a width so the table fits `width` while cells wrap only at spaces
+    (an id, a date or a path is never cut); when even that cannot fit, hide the columns of
+    `hide_first` in that order. Rich's own squeezing cuts every column mid-word instead.
+    Returns the headers hidden."""
+    hidden: list[str] = []
+    console = Console(width=10_000)
+    while True:
+        longest = [max(len(c) for c in _cells(t, i)) for i in range(len(t.columns))]
+        shortest = [
+            max((len(w) for c in _cells(t, i) for w in c.split()), default=1)
+            for i in range(len(t.columns))
+        ]
+        # edges, padding and dividers: what the table needs beyond its cells' text
+        natural = Measurement.get(console, console.options, t).maximum
+        room = width - (natural - sum(longest))
+        if sum(longest) <= room:
+            return hidden
+        if sum(shortest) <= room:
+            break
+        names = [str(c.header) for c in t.columns]
+        drop = next((h for h in hide_first if h in names), None)
+        if drop is None:
+            return hidden  # nothing more to hide: rich squeezes what is left
+        index = names.index(drop)
+        t.columns.pop(index)
+        for i, column in enumerate(t.columns):
+            column._index = i
+        hidden.append(drop)
+    widths = list(longest)
+    while sum(widths) > room:  # narrow the widest column that can still wrap at a space
+        candidates = [i for i in range(len(widths)) if widths[i] > shortest[i]]
+        i = max(candidates, key=lambda k: widths[k])
+        widths[i] -= 1
+    for column, w in zip(t.columns, widths, strict=True):
+        column.width = w
+        column.no_wrap = False
+        column.overflow = "fold"
+    return hidden
+
+
+def print_fitted(t: Table, hide_first: Sequence[str] = ()) -> None:
+    """Print on the terminal at its width (see fit_to_width), saying which columns it hid."""
+    width = terminal_width()
+    hidden = fit_to_width(t, width, hide_first)
+    Console(highlight=False, width=width, soft_wrap=False).print(t)
+    if hidden:
+        console.print(f"(hidden at {width} columns: {', '.join(hidden)}; --json shows all)")
+
+
+def _print_table(t: Table, hide_first: Sequence[str] = ()) -> None:
+    if console.is_terminal:
+        print_fitted(t, hide_first)
+    else:
+        console.print(t)
 
 
 def usd(value: money_pb2.Money) -> str:
@@ -88,7 +161,7 @@ def render_estimate(est: pb.Estimate) -> None:
                 usd(item.unit_amount) if item.HasField("unit_amount") else "",
                 usd(item.amount),
             )
-        console.print(items)
+        _print_table(items)
 
     if est.reasons:
         console.print("[bold]Reasons[/bold]")
@@ -132,7 +205,7 @@ def render_plan(resp: pb.EstimateTreatmentPlanResponse) -> None:
             str(est.sessions_remaining) if est.HasField("sessions_remaining") else "-",
             est.rule_version.version if est.HasField("rule_version") else "self-pay",
         )
-    console.print(table)
+    _print_table(table, ("units", "allowed", "remaining", "version"))
     shown: set[tuple[str, str]] = set()
     notes: list[str] = []
     for i, est in enumerate(resp.sessions, start=1):

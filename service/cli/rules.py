@@ -109,7 +109,7 @@ def when(info: rpb.RuleSetInfo | rpb.PlanVersion) -> str:
     return ts.strftime("%Y-%m-%d %H:%M:%S")
 
 
-NO_WRAP = {"file", "payer", "version", "effective", "published", "plan", "field", "change"}
+NO_WRAP = {"file", "payer", "version", "plan", "field", "change"}
 
 
 def table(title: str, columns: Sequence[str]) -> Table:
@@ -125,10 +125,14 @@ def add_row(t: Table, *cells: str) -> None:
     t.add_row(*(Text(c) for c in cells))
 
 
-def print_table(t: Table) -> None:
-    """Print as wide as the table needs (at least the terminal, at most 240 columns), so
-    ids and paths stay whole in a pipe or a narrow terminal."""
+def print_table(t: Table, hide_first: Sequence[str] = ()) -> None:
+    """On a terminal, fit its width: ids and paths stay whole, dates, names and notes wrap
+    at spaces (a wider line would be broken mid-cell by the terminal itself). In a pipe,
+    print as wide as the table needs (at most 240 columns), one line per row for grep."""
     base = render.console
+    if base.is_terminal:
+        render.print_fitted(t, hide_first)
+        return
     needed = Measurement.get(base, base.options.update(width=240), t).maximum
     width = max(base.width, min(needed, 240))
     Console(highlight=False, width=width, soft_wrap=False).print(t)
@@ -275,7 +279,7 @@ def publish(
             "published" if response.created else f"already published {when(info)} UTC",
             short_checksum(info.checksum),
         )
-    print_table(out)
+    print_table(out, hide_first=("checksum", "payer"))
     for _, response in results:
         for line in problem_lines(response.warnings):
             _print(line)
@@ -321,7 +325,7 @@ def list_(
             info.published_by,
             info.note,
         )
-    print_table(out)
+    print_table(out, hide_first=("by", "note", "published", "plans"))
 
 
 def _nearest_ids(
