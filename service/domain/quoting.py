@@ -12,7 +12,12 @@ from collections.abc import Sequence
 from datetime import date, datetime
 
 from service.domain.engine import estimate_session
-from service.domain.errors import FieldViolation, InvalidRequestError, NoRuleVersionError
+from service.domain.errors import (
+    EstimateUnavailableError,
+    FieldViolation,
+    InvalidRequestError,
+    NoRuleVersionError,
+)
 from service.domain.index import RuleIndex
 from service.domain.model import (
     Accumulators,
@@ -98,7 +103,14 @@ class Quoter:
                 if period is not None and this_period != period:
                     request = dataclasses.replace(request, accumulators=Accumulators())
                 period = this_period
-            estimate = self._estimate(index, request, as_of)
+            try:
+                estimate = self._estimate(index, request, as_of)
+            except EstimateUnavailableError as err:  # say which session, as for no version
+                detail = str(err).removeprefix("estimate unavailable: ")
+                raise EstimateUnavailableError(
+                    err.reason,
+                    f"session {i + 1} ({day.isoformat()}) of the treatment plan: {detail}",
+                ) from None
             sessions.append(estimate)
             acc = estimate.accumulators_after
         return TreatmentPlanEstimate(

@@ -9,7 +9,11 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from service.domain.errors import InvalidRequestError, NoRuleVersionError
+from service.domain.errors import (
+    EstimateUnavailableError,
+    InvalidRequestError,
+    NoRuleVersionError,
+)
 from service.domain.index import RuleIndex
 from service.domain.model import (
     Clinic,
@@ -276,6 +280,21 @@ def test_date_without_version_fails_the_whole_plan(quoter: Quoter) -> None:
     # Contoso's rules start 2026-07-01: the first session has no version.
     with pytest.raises(NoRuleVersionError):
         quoter.treatment_plan(template, [date(2026, 6, 24), date(2026, 7, 1)])
+
+
+def test_a_session_that_cannot_be_priced_is_named(quoter: Quoter) -> None:
+    # 150 minutes: covered (4 units) while visits last, but once the 20 visits are used the
+    # session is priced at cash, and no cash price is listed beyond 120 minutes. The whole
+    # plan fails as before; the error must say which session, or the first (covered) one
+    # reads as if it had no price.
+    template = replace(
+        ACME, minutes=150, referral_date=date(2026, 5, 25), accumulators=acc(50000, 50000, 19)
+    )
+    with pytest.raises(EstimateUnavailableError) as info:
+        quoter.treatment_plan(template, every(date(2026, 6, 1), 7, 3))
+    assert info.value.reason == "NO_CASH_PRICE"
+    assert "session 2 (2026-06-08) of the treatment plan" in str(info.value)
+    assert "150 minutes" in str(info.value)
 
 
 def test_no_dates_is_invalid(quoter: Quoter) -> None:
