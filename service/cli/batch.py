@@ -23,12 +23,12 @@ import sys
 import tempfile
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import IO, Annotated, Any
+from typing import IO, Annotated, Any, TypeVar
 
 import grpc
 import typer
@@ -127,6 +127,9 @@ class Format(enum.StrEnum):
     jsonl = "jsonl"
 
 
+T = TypeVar("T")
+
+
 class BatchAborted(Exception):
     """The service could not be reached or refused a whole chunk: stop with exit 1."""
 
@@ -178,6 +181,8 @@ def _text(value: Any) -> str:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # JSON writers often put 60 as 60.0
     if isinstance(value, list):
         return ";".join(_text(v) for v in value)
     return str(value).strip()
@@ -228,52 +233,83 @@ def parse_row(
     session_types: list[str] | None,
     plan_ids: list[str] | None = None,
 ) -> Row:
-    """The SessionDetails a row describes, or the first problem in it (range checks and the
-    rules are the server's; this only catches what cannot be put into a request)."""
+    """The SessionDetails a row describes, or every problem in it, "; "-joined as the
+    service joins its field violations (range checks and the rules are the server's; this
+    only catches what cannot be put into a request)."""
     cells = {k: _text(v) for k, v in raw.items() if k is not None}
     row = Row(number=number, row_id=cells.get("row_id") or str(number))
-    try:
-        if None in raw:
-            raise _RowError("row", "has more fields than the header")
-        for column in REQUIRED_COLUMNS:
-            if not cells.get(column):
-                raise _RowError(column, "required")
-        plan_id = cells["plan_id"]
-        if plan_ids is not None and plan_id != SELF_PAY and plan_id not in plan_ids:
-            row.error_code = "NOT_FOUND"
-            raise _RowError("plan_id", common.plan_id_problem(plan_id, plan_ids))
-        session_type = cells["session_type"]
-        if session_types is not None:
-            problem = common.session_type_problem(session_type, session_types)
-            if problem:
-                raise _RowError("session_type", problem)
-        details = pb.SessionDetails(
-            plan_id=cells["plan_id"],
-            session_type=session_type,
-            minutes=_int(cells["minutes"], "minutes"),
-            referral=pb.Referral(kind=_choice(cells.get("referral", ""), "referral", _REFERRAL)),
-            diagnosis_codes=cells.get("diagnosis_codes", "").replace(";", " ").split(),
-            network=_choice(cells.get("network", ""), "network", _NETWORK),
-            injury=_choice(cells.get("injury", ""), "injury", _INJURY),
-            accumulators=pb.Accumulators(
-                deductible_met=_money(cells.get("deductible_met", ""), "deductible_met"),
-                out_of_pocket_met=_money(cells.get("oop_met", ""), "oop_met"),
-                visits_used=_int(cells.get("visits_used", ""), "visits_used", default=0),
-            ),
-            prior_authorization_on_file=_flag(cells.get("prior_auth_on_file", "")),
+    if None in raw:
+        row.error_code, row.error_message = (
+            "INVALID_ARGUMENT",
+            "row: has more fields than the header",
         )
-        if cells.get("referral_date"):
-            details.referral.issue_date.CopyFrom(
-                date_to_proto(_day(cells["referral_date"], "referral_date"))
+        return row
+    problems: list[str] = []
+    plan_unknown = False
+
+    def check(parse: Callable[[], T], fallback: T) -> T:
+        try:
+            return parse()
+        except _RowError as exc:
+            problems.append(str(exc))
+            return fallback
+
+    for column in REQUIRED_COLUMNS:
+        if not cells.get(column):
+            problems.append(f"{column}: required")
+    plan_id = cells.get("plan_id", "")
+    if plan_id and plan_ids is not None and plan_id != SELF_PAY and plan_id not in plan_ids:
+        plan_unknown = True
+        problems.append(f"plan_id: {common.plan_id_problem(plan_id, plan_ids)}")
+    session_type = cells.get("session_type", "")
+    if session_type and session_types is not None:
+        problem = common.session_type_problem(session_type, session_types)
+        if problem:
+            problems.append(f"session_type: {problem}")
+    minutes = check(lambda: _int(cells["minutes"], "minutes"), 0) if cells.get("minutes") else 0
+    details = pb.SessionDetails(
+        plan_id=plan_id,
+        session_type=session_type,
+        minutes=minutes,
+        referral=pb.Referral(
+            kind=check(
+                lambda: _choice(cells.get("referral", ""), "referral", _REFERRAL),
+                pb.REFERRAL_KIND_NONE,
             )
-        day = (
-            _day(cells["date_of_service"], "date_of_service")
-            if cells.get("date_of_service")
-            else date.today()
-        )
+        ),
+        diagnosis_codes=cells.get("diagnosis_codes", "").replace(";", " ").split(),
+        network=check(
+            lambda: _choice(cells.get("network", ""), "network", _NETWORK), pb.NETWORK_IN
+        ),
+        injury=check(lambda: _choice(cells.get("injury", ""), "injury", _INJURY), pb.INJURY_NONE),
+        accumulators=pb.Accumulators(
+            deductible_met=check(
+                lambda: _money(cells.get("deductible_met", ""), "deductible_met"), None
+            ),
+            out_of_pocket_met=check(lambda: _money(cells.get("oop_met", ""), "oop_met"), None),
+            visits_used=check(
+                lambda: _int(cells.get("visits_used", ""), "visits_used", default=0), 0
+            ),
+        ),
+        prior_authorization_on_file=check(
+            lambda: _flag(cells.get("prior_auth_on_file", "")), False
+        ),
+    )
+    if cells.get("referral_date"):
+        issued = check(lambda: _day(cells["referral_date"], "referral_date"), None)
+        if issued is not None:
+            details.referral.issue_date.CopyFrom(date_to_proto(issued))
+    day = (
+        check(lambda: _day(cells["date_of_service"], "date_of_service"), None)
+        if cells.get("date_of_service")
+        else date.today()
+    )
+    if day is not None:
         details.date_of_service.CopyFrom(date_to_proto(day))
-    except _RowError as exc:
-        row.error_code, row.error_message = row.error_code or "INVALID_ARGUMENT", str(exc)
+    if problems:
+        only_plan = plan_unknown and len(problems) == 1
+        row.error_code = "NOT_FOUND" if only_plan else "INVALID_ARGUMENT"
+        row.error_message = "; ".join(problems)
     else:
         row.details = details
     return row
@@ -345,10 +381,12 @@ def read_rows(handle: IO[str], fmt: Format, where: str) -> Iterator[tuple[int, d
         number += 1
         try:
             raw = json.loads(line)
-            if not isinstance(raw, dict):
-                raise ValueError("not a JSON object")
         except ValueError as exc:
             yield number, {"__invalid__": f"row: not a JSON object ({exc})"}
+            continue
+        if not isinstance(raw, dict):
+            kind = type(raw).__name__.replace("dict", "object").replace("list", "array")
+            yield number, {"__invalid__": f"row: a JSON {kind}, not an object with the columns"}
             continue
         if not checked:  # the first object stands for the header
             _check_columns(raw, where)
@@ -392,6 +430,8 @@ def _cell(value: Any) -> str:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # JSON writers often put 60 as 60.0
     if isinstance(value, list):
         return ";".join(str(v) for v in value)
     return str(value)

@@ -435,3 +435,52 @@ def test_progress_bar_on_a_terminal_and_not_with_quiet(grpc_target: str, tmp_pat
     )
     assert code == 0, quiet
     assert "quoting" not in quiet and "3000 rows:" in quiet
+
+
+def test_a_row_with_several_bad_cells_names_every_one(grpc_target: str, tmp_path: Path) -> None:
+    """Local checks used to stop at the first bad cell, so a clerk fixed one column, re-ran
+    and met the next; the service names every bad field, and so does the CLI now."""
+    source = tmp_path / "in.csv"
+    source.write_text(
+        "row_id,plan_id,session_type,minutes,network,deductible_met,visits_used,prior_auth_on_file\n"
+        "many,acme-ppo-gld,swedish,abc,inn,1.234,x,maybe\n"
+        "plan,acme-ppo-gld,swedish,60,in,0,0,no\n"
+    )
+    result = run("batch", str(source), "-o", "-", "-q", "--target", grpc_target)
+    assert result.returncode == 0, result.stderr
+    rows = {r["row_id"]: r for r in csv.DictReader(result.stdout.splitlines())}
+    many = rows["many"]
+    assert many["status"] == "error" and many["error_code"] == "INVALID_ARGUMENT"
+    assert many["error_message"] == "; ".join(
+        [
+            "plan_id: unknown plan 'acme-ppo-gld'; did you mean 'acme-ppo-gold'?",
+            "minutes: 'abc' is not a whole number",
+            "network: 'inn' is not one of in, out",
+            "deductible_met: '1.234' has a fraction of a cent",
+            "visits_used: 'x' is not a whole number",
+            "prior_auth_on_file: 'maybe' is not true or false",
+        ]
+    )
+    only_plan = rows["plan"]  # an unknown plan alone is still NOT_FOUND
+    assert only_plan["error_code"] == "NOT_FOUND"
+
+
+def test_jsonl_whole_floats_count_and_non_objects_are_named(
+    grpc_target: str, tmp_path: Path
+) -> None:
+    """60.0 (as many JSON writers put 60) is 60 minutes; a JSON array row says what it is,
+    where it used to say "not a JSON object (not a JSON object)"."""
+    source = tmp_path / "in.jsonl"
+    source.write_text(
+        '{"plan_id": "self-pay", "session_type": "swedish", "minutes": 60.0}\n'
+        "[1, 2]\n"
+        "not json\n"
+        '{"plan_id": "self-pay", "session_type": "swedish", "minutes": 60.5}\n'
+    )
+    result = run("batch", str(source), "-o", "-", "-q", "--target", grpc_target)
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert rows[0]["status"] == "not_covered" and rows[0]["patient_pays"] == "95.00"
+    assert rows[1]["error_message"] == "row: a JSON array, not an object with the columns"
+    assert rows[2]["error_message"].startswith("row: not a JSON object (Expecting value")
+    assert rows[3]["error_message"] == "minutes: '60.5' is not a whole number"
