@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import reprlib
 import types
 import typing
 from collections.abc import Hashable, Sequence
@@ -186,6 +187,19 @@ def pydantic_problems(
     return problems
 
 
+# Values quoted in messages are cut short: YAML anchors let a few hundred bytes stand for a
+# value of billions of items ("billion laughs"), which a plain repr would spell out in full.
+_GLANCE = reprlib.Repr()
+_GLANCE.maxlevel = 2
+_GLANCE.maxlist = _GLANCE.maxtuple = _GLANCE.maxdict = _GLANCE.maxset = 4
+_GLANCE.maxstring = _GLANCE.maxother = 60
+
+
+def _show(value: Any) -> str:
+    """repr of a value, cut to a glance (short values read exactly as repr)."""
+    return _GLANCE.repr(value)
+
+
 def _message(err: ErrorDetails, model: type[BaseModel]) -> str:
     kind = err["type"]
     ctx: dict[str, Any] = dict(err.get("ctx") or {})
@@ -205,8 +219,9 @@ def _message(err: ErrorDetails, model: type[BaseModel]) -> str:
         return str(error) if error is not None else err["msg"]
     if kind == "literal_error":
         options = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
-        hint = did_you_mean(str(value), options)
-        return f'"{value}" is not allowed here; use one of: {", ".join(options)}.{hint}'
+        text = value if isinstance(value, str) else _show(value)
+        hint = did_you_mean(text, options)
+        return f'"{text}" is not allowed here; use one of: {", ".join(options)}.{hint}'
     if kind == "string_pattern_mismatch":
         words = _PATTERN_WORDS.get(str(ctx.get("pattern")), "has the wrong form")
         if str(loc[-1]) == "[key]":
@@ -219,21 +234,21 @@ def _message(err: ErrorDetails, model: type[BaseModel]) -> str:
     if value is None and kind.endswith("_type"):
         return "has no value; give one or remove the line"
     if kind in ("string_type",):
-        return f"must be text, not {value!r}"
+        return f"must be text, not {_show(value)}"
     if kind in ("bool_type", "bool_parsing"):
-        return f"must be true or false, not {value!r}"
+        return f"must be true or false, not {_show(value)}"
     if kind in ("int_type", "int_parsing", "int_from_float"):
-        return f"must be a whole number, not {value!r}"
+        return f"must be a whole number, not {_show(value)}"
     if kind == "greater_than_equal":
-        return f"must be at least {ctx.get('ge')}, not {value!r}"
+        return f"must be at least {ctx.get('ge')}, not {_show(value)}"
     if kind == "less_than_equal":
-        return f"must be at most {ctx.get('le')}, not {value!r}"
+        return f"must be at most {ctx.get('le')}, not {_show(value)}"
     if kind.startswith("date_") or kind.startswith("datetime_"):
-        return f"must be a date written like 2026-01-01, not {value!r}"
+        return f"must be a date written like 2026-01-01, not {_show(value)}"
     if kind == "list_type":
-        return f"must be a list, like [a, b], not {value!r}"
+        return f"must be a list, like [a, b], not {_show(value)}"
     if kind in ("dict_type", "model_type", "model_attributes_type"):
-        return f"must be a block of fields (key: value lines), not {value!r}"
+        return f"must be a block of fields (key: value lines), not {_show(value)}"
     if kind == "too_short":
         if isinstance(value, str):
             return "must not be empty"
