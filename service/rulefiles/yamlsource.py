@@ -73,6 +73,15 @@ def load_yaml(text: str, source: str) -> tuple[Any, list[Problem]]:
     except (yaml.YAMLError, ValueError) as exc:
         # e.g. an unquoted date that does not exist, such as 2026-02-30
         return None, [Problem(source, "(file)", f"the file is not valid YAML: {exc}")]
+    except RecursionError:  # thousands of nested brackets: the reader recurses per level
+        return None, [
+            Problem(
+                source,
+                "(file)",
+                "the file is nested too deeply to read; a rule file "
+                "needs only a few levels of blocks and lists",
+            )
+        ]
     if data is None:
         return None, [Problem(source, "(file)", "the file is empty")]
     if not isinstance(data, dict):

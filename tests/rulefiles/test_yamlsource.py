@@ -41,3 +41,13 @@ def test_an_alias_bomb_is_reported_in_a_short_message(
     mine = [p for p in problems if p.field.endswith(field)]
     assert mine, problems
     assert all(len(p.message) < 400 for p in mine), [len(p.message) for p in mine]
+
+
+def test_nesting_too_deep_for_the_reader_is_a_problem_not_a_crash(clinic: Clinic) -> None:
+    # 100,000 nested brackets exhaust the YAML reader's recursion; the RecursionError escaped
+    # and ValidateRuleSet / PublishRuleSet answered INTERNAL instead of naming the problem.
+    text = "note: " + "[" * 100_000 + "]" * 100_000 + "\n"
+    parsed, problems = validate_rule_set(text, "deep.yaml", clinic)
+    assert parsed is None
+    assert [(p.source, p.field) for p in problems] == [("deep.yaml", "(file)")]
+    assert "nested too deeply" in problems[0].message
