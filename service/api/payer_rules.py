@@ -40,6 +40,7 @@ from service.storage.tables import RuleSetVersionPublic
 
 SERVICE_NAME = rpb.DESCRIPTOR.services_by_name["PayerRulesService"].full_name
 DEFAULT_SOURCE = "upload"
+MAX_PUBLISHED_BY = 200  # the rule_set_version.published_by column (PostgreSQL enforces it)
 
 log = logging.getLogger(__name__)
 
@@ -253,9 +254,17 @@ class PayerRulesServicer(rpb_grpc.PayerRulesServiceServicer):
     ) -> rpb.PublishRuleSetResponse:
         try:
             source = request.source.strip() or DEFAULT_SOURCE
+            by = request.published_by.strip()
             missing_by = (
                 [FieldViolation("published_by", "is required: name who publishes this version")]
-                if not request.published_by.strip()
+                if not by
+                else [
+                    FieldViolation(
+                        "published_by",
+                        f"must be at most {MAX_PUBLISHED_BY} characters, not {len(by)}",
+                    )
+                ]
+                if len(by) > MAX_PUBLISHED_BY
                 else []
             )
             parsed, problems = self._parse(request.content, source, missing_by)

@@ -158,7 +158,10 @@ class _Strict(BaseModel):
 
 class PayerModel(_Strict):
     id: Slug = Field(description="Stable payer id, lowercase with dashes, e.g. acme-health.")
-    name: str = Field(min_length=1, description="The payer's name as clients know it.")
+    # At most 200 characters: the length of the stored name column (PostgreSQL enforces it).
+    name: str = Field(
+        min_length=1, max_length=200, description="The payer's name as clients know it."
+    )
 
 
 class BenefitPeriodModel(_Strict):
@@ -272,7 +275,7 @@ class PriorAuthorizationModel(_Strict):
 
 class PlanModel(_Strict):
     id: Slug = Field(description="The plan id clients quote with, e.g. acme-ppo-gold.")
-    name: str = Field(min_length=1)
+    name: str = Field(min_length=1, max_length=200)  # the stored plan_name column's length
     coverage_basis: CoverageBasisName
     benefit_period: BenefitPeriodModel
     covered_session_types: list[Name] = Field(

@@ -20,6 +20,7 @@ from massage_estimator.v1 import payer_rules_pb2 as rpb
 
 from service.app import Application
 from service.rulefiles import load_clinic_file, parse_rule_set
+from tests.postgres import fresh_pg_database
 
 from .helpers import cents, d, error_info, field_violations, rpc_error_status
 from .rules_helpers import (
@@ -273,6 +274,32 @@ def test_publish_needs_who_publishes(c: Clients) -> None:
         c, mid_year_2026(), grpc.StatusCode.INVALID_ARGUMENT, published_by="  "
     )
     assert "published_by" in field_violations(status)
+
+
+@pytest.mark.postgres
+def test_names_longer_than_their_columns_are_invalid_argument_on_postgresql(
+    tmp_path: Path,
+) -> None:
+    # SQLite ignores VARCHAR lengths; PostgreSQL refuses the insert, and the publish answered
+    # INTERNAL. published_by and the payer and plan names are stored in 200-character columns.
+    long_name = "x" * 201
+    data = yaml.safe_load(mid_year_2026())
+    data["payer"]["name"] = "Acme Health " + long_name
+    data["plans"][0]["name"] = "Acme PPO Gold " + long_name
+    with (
+        fresh_pg_database() as url,
+        running_server(tmp_path / "unused.db", url) as app,
+        clients_for(app.target) as c,
+    ):
+        status = refused_publish(
+            c, mid_year_2026(), grpc.StatusCode.INVALID_ARGUMENT, published_by=long_name
+        )
+        assert "at most 200" in field_violations(status)["published_by"]
+        status = refused_publish(c, yaml.safe_dump(data), grpc.StatusCode.INVALID_ARGUMENT)
+        fields = field_violations(status)
+        assert "test.yaml: payer.name" in fields
+        assert "test.yaml: plans[acme-ppo-gold].name" in fields
+        assert count_rows(app, "rule_set_version") == 5  # the five sample versions only
 
 
 def test_concurrent_publishes_of_different_versions_each_land_once(
