@@ -113,7 +113,7 @@ class QuotingServicer(EstimatorServicer):
             saved = self._quotes.save_quote(
                 request=_to_dict(request),
                 response=_to_dict(answer),
-                plan_id=request.session.plan_id,
+                plan_id=estimate.plan_id,  # as priced (stripped), not as sent
                 payer_id=version.payer_id if version else None,
                 version=version.version if version else None,
                 checksum=version.checksum if version else None,

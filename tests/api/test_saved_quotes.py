@@ -176,6 +176,24 @@ def test_self_pay_quotes_save_without_a_rule_version(app: Application, c: Client
     assert got.replay_matches
 
 
+def test_a_plan_id_with_surrounding_spaces_is_saved_as_the_plan_it_names(
+    app: Application, c: Clients
+) -> None:
+    # The estimate strips the plan id; the saved row took it as sent, so on PostgreSQL a
+    # padded id longer than the 100-character column made the save fail with INTERNAL.
+    padded = "  acme-ppo-gold" + " " * 120
+    saved = estimate(c, issue_example(plan_id=padded), save_quote=True)
+    assert cents(saved.estimate.patient_pays) == 6480
+    with app.store.engine.connect() as conn:
+        import sqlalchemy as sa
+
+        stored = conn.execute(
+            sa.text("SELECT plan_id FROM saved_quote WHERE id = :i"), {"i": saved.quote_id}
+        ).scalar()
+    assert stored == "acme-ppo-gold"
+    assert get_quote(c, saved.quote_id).replay_matches
+
+
 def test_a_refused_quote_is_not_saved(app: Application, c: Clients) -> None:
     with pytest.raises(grpc.RpcError) as caught:
         estimate(c, issue_example(minutes=0), save_quote=True)
