@@ -27,6 +27,12 @@ def plans(
     """List plans with the versions the server serves and their effective ranges.
 
     A version that a later one takes over from part-way (a mid-year change) says from when.
+
+    Examples:
+
+      massage-estimator plans
+
+      massage-estimator plans --payer acme-health --json
     """
     request = rpb.ListPlansRequest(payer_id=payer)
     response: rpb.ListPlansResponse = call_rules(

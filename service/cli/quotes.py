@@ -28,8 +28,19 @@ def show(
     timeout: common.TimeoutOpt = common.DEFAULT_TIMEOUT,
     as_json: common.JsonOpt = False,
 ) -> None:
-    """Show a saved quote as it was answered, and whether replaying it with the rules known
-    when it was saved still gives the same numbers (exit 1 when it does not)."""
+    """Show a saved quote as answered, and whether its replay gives the same numbers.
+
+    The replay prices the saved request with the rules known when it was saved.
+
+    Examples:
+
+      massage-estimator quotes show 0ea66f33-30a0-4d44-a6b1-d04639a448d8
+
+      massage-estimator quotes show 0ea66f33-30a0-4d44-a6b1-d04639a448d8 --json
+
+    Exit codes: 0 shown and the replay matches, 1 the replay differs, the quote is unknown
+    or the service refused, 2 bad usage.
+    """
     request = pb.GetQuoteRequest(quote_id=quote_id)
     response: pb.GetQuoteResponse = common.call_service(
         target, lambda stub: stub.GetQuote(request, timeout=timeout), config_file

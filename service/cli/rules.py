@@ -46,6 +46,7 @@ FilesArg = Annotated[
     list[Path],
     typer.Argument(
         help="Rule-set files (YAML or JSON).",
+        metavar="FILE",
         exists=True,
         dir_okay=False,
         readable=True,
@@ -186,8 +187,19 @@ def validate(
     timeout: common.TimeoutOpt = common.DEFAULT_TIMEOUT,
     as_json: common.JsonOpt = False,
 ) -> None:
-    """Check rule-set files as the server would at publish time (a dry run: nothing is
-    written). Exit 1 when any file has an error."""
+    """Check rule-set files as the server would at publish time; nothing is written.
+
+    Every problem is named by file, field path and reason.
+
+    Examples:
+
+      massage-estimator rules validate docs/examples/acme-2026-07.yaml
+
+      massage-estimator rules validate payer_rules/acme-health/*.yaml --json
+
+    Exit codes: 0 every file is valid, 1 a file has an error or the service refused,
+    2 bad usage (a file that does not exist).
+    """
     results = []
     for path in files:
         results.append((path, _validate_one(target, config_file, timeout, path, read_file(path))))
@@ -237,9 +249,21 @@ def publish(
     timeout: common.TimeoutOpt = common.DEFAULT_TIMEOUT,
     as_json: common.JsonOpt = False,
 ) -> None:
-    """Publish rule-set files, in the order given. Every file is validated first; when any has
-    an error nothing is published. Publishing a file that is already published changes
-    nothing (same checksum: the existing version is shown)."""
+    """Publish rule-set files as new versions, in the order given.
+
+    Every file is validated first; when any has an error, nothing is published. Publishing
+    a file that is already published changes nothing (same checksum: the existing version
+    is shown).
+
+    Examples:
+
+      massage-estimator rules publish docs/examples/acme-2026-07.yaml --by ana
+        --note "July fee increase"
+
+      massage-estimator rules publish a.yaml b.yaml --target estimator:50051 --json
+
+    Exit codes: 0 published (or already published), 1 an error or a refusal, 2 bad usage.
+    """
     by = (published_by if published_by is not None else _default_publisher()).strip()
     if not by:
         raise typer.BadParameter("name who publishes", param_hint="--by")
@@ -297,7 +321,14 @@ def list_(
     timeout: common.TimeoutOpt = common.DEFAULT_TIMEOUT,
     as_json: common.JsonOpt = False,
 ) -> None:
-    """List published rule-set versions, oldest publish first."""
+    """List published rule-set versions, oldest publish first.
+
+    Examples:
+
+      massage-estimator rules list
+
+      massage-estimator rules list --payer acme-health --plan acme-ppo-gold --json
+    """
     request = rpb.ListRuleSetsRequest(payer_id=payer, plan_id=plan)
     response: rpb.ListRuleSetsResponse = call_rules(
         target, lambda stub: stub.ListRuleSets(request, timeout=timeout), config_file
@@ -362,8 +393,16 @@ def show(
     timeout: common.TimeoutOpt = common.DEFAULT_TIMEOUT,
     as_json: common.JsonOpt = False,
 ) -> None:
-    """Print one published version: its metadata as comments, then its canonical content
-    (publishing the output again is idempotent: same checksum)."""
+    """Print one published version: metadata as comments, then its canonical content.
+
+    Publishing the output again is idempotent (same checksum).
+
+    Examples:
+
+      massage-estimator rules show acme-health 2026.1
+
+      massage-estimator rules show acme-health 2027.1 --format json
+    """
     request = rpb.GetRuleSetRequest(payer_id=payer, version=version)
     response: rpb.GetRuleSetResponse = call_rules(
         target, lambda stub: stub.GetRuleSet(request, timeout=timeout), config_file
@@ -399,7 +438,14 @@ def diff(
     timeout: common.TimeoutOpt = common.DEFAULT_TIMEOUT,
     as_json: common.JsonOpt = False,
 ) -> None:
-    """Show what changed between two versions of one payer, field by field."""
+    """Show what changed between two versions of one payer, field by field.
+
+    Examples:
+
+      massage-estimator rules diff acme-health 2026.1 2027.1
+
+      massage-estimator rules diff acme-health 2026.1 2026.2 --json
+    """
     request = rpb.DiffRuleSetsRequest(
         payer_id=payer, from_version=from_version, to_version=to_version
     )
