@@ -267,7 +267,16 @@ class PayerRulesServicer(rpb_grpc.PayerRulesServiceServicer):
                 if len(by) > MAX_PUBLISHED_BY
                 else []
             )
-            parsed, problems = self._parse(request.content, source, missing_by)
+            nul = [
+                FieldViolation(name, "contains a NUL character (\\0); write plain text")
+                for name, value in (
+                    ("published_by", request.published_by),
+                    ("note", request.note),
+                    ("source", request.source),
+                )
+                if "\x00" in value  # PostgreSQL text cannot hold it
+            ]
+            parsed, problems = self._parse(request.content, source, missing_by + nul)
         except Exception as exc:
             abort(context, exc, "PublishRuleSet")
         if parsed is None:

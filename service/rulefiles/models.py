@@ -13,7 +13,14 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+)
 
 from service.domain.money import dollars_str, format_usd, parse_dollars
 
@@ -118,6 +125,16 @@ def _version(value: Any) -> Any:
     return _text_key(value)
 
 
+def _no_nul(value: str) -> str:
+    """PostgreSQL text cannot hold NUL (a YAML "\\0" escape): refuse it while checking the
+    file, not when the version is written (which failed with INTERNAL)."""
+    if "\x00" in value:
+        raise ValueError('contains a NUL character ("\\0"); write plain text')
+    return value
+
+
+Text = Annotated[str, AfterValidator(_no_nul)]
+
 SLUG = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 NAME = r"^[a-z][a-z0-9_]*$"
 Slug = Annotated[str, Field(pattern=SLUG, min_length=1, max_length=64)]
@@ -159,7 +176,7 @@ class _Strict(BaseModel):
 class PayerModel(_Strict):
     id: Slug = Field(description="Stable payer id, lowercase with dashes, e.g. acme-health.")
     # At most 200 characters: the length of the stored name column (PostgreSQL enforces it).
-    name: str = Field(
+    name: Text = Field(
         min_length=1, max_length=200, description="The payer's name as clients know it."
     )
 
@@ -275,7 +292,7 @@ class PriorAuthorizationModel(_Strict):
 
 class PlanModel(_Strict):
     id: Slug = Field(description="The plan id clients quote with, e.g. acme-ppo-gold.")
-    name: str = Field(min_length=1, max_length=200)  # the stored plan_name column's length
+    name: Text = Field(min_length=1, max_length=200)  # the stored plan_name column's length
     coverage_basis: CoverageBasisName
     benefit_period: BenefitPeriodModel
     covered_session_types: list[Name] = Field(
@@ -304,14 +321,14 @@ class RuleSetModel(_Strict):
     model_config = ConfigDict(extra="forbid", frozen=True, title="Payer rule set version")
 
     payer: PayerModel
-    version: Annotated[str, BeforeValidator(_version), Field(min_length=1, max_length=64)] = Field(
-        description='Version label, quoted, e.g. "2026.1".'
-    )
+    version: Annotated[
+        str, BeforeValidator(_version), AfterValidator(_no_nul), Field(min_length=1, max_length=64)
+    ] = Field(description='Version label, quoted, e.g. "2026.1".')
     effective_from: date = Field(description="First date of service the version applies to.")
     effective_to: date | None = Field(
         default=None, description="Last date of service; omit for open-ended."
     )
-    note: str = ""
+    note: Text = ""
     plans: list[PlanModel] = Field(min_length=1)
 
 

@@ -302,6 +302,27 @@ def test_names_longer_than_their_columns_are_invalid_argument_on_postgresql(
         assert count_rows(app, "rule_set_version") == 5  # the five sample versions only
 
 
+@pytest.mark.postgres
+def test_a_nul_character_is_invalid_argument_on_postgresql(tmp_path: Path) -> None:
+    # PostgreSQL text cannot hold NUL; SQLite can. A NUL in who publishes, the note, the
+    # source or a name inside the file made the insert fail and the publish answer INTERNAL.
+    in_file = mid_year_2026().replace("note: mid-year fee increase", 'note: "mid\\0year"')
+    assert in_file != mid_year_2026()
+    with (
+        fresh_pg_database() as url,
+        running_server(tmp_path / "unused.db", url) as app,
+        clients_for(app.target) as c,
+    ):
+        for field in ("published_by", "note", "source"):
+            status = refused_publish(
+                c, mid_year_2026(), grpc.StatusCode.INVALID_ARGUMENT, **{field: "ana\x00"}
+            )
+            assert "NUL" in field_violations(status)[field]
+        status = refused_publish(c, in_file, grpc.StatusCode.INVALID_ARGUMENT)
+        assert "NUL" in field_violations(status)["test.yaml: note"]
+        assert count_rows(app, "rule_set_version") == 5  # the five sample versions only
+
+
 def test_concurrent_publishes_of_different_versions_each_land_once(
     app: Application, c: Clients
 ) -> None:
