@@ -20,6 +20,7 @@ A bad file or setting is a usage error (exit 2), never a traceback.
 
 from __future__ import annotations
 
+import difflib
 import os
 import tomllib
 from collections.abc import Callable, Mapping
@@ -93,6 +94,12 @@ def default_config_path(env: Mapping[str, str]) -> Path:
     return Path(base) / "massage-estimator" / "config.toml"
 
 
+def _nearest(word: str, known: set[str]) -> str:
+    """ " (did you mean 'target'?)" for a mistyped setting, else ""."""
+    close = difflib.get_close_matches(word, sorted(known), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
 def _read_file(path: Path, explicit: bool) -> dict[str, Any]:
     if not path.exists():
         if explicit:
@@ -106,16 +113,21 @@ def _read_file(path: Path, explicit: bool) -> dict[str, Any]:
     allowed = {"target", "token", "clinic", "tls"}
     unknown = sorted(set(data) - allowed)
     if unknown:
+        named = ", ".join(f"{u}{_nearest(u, allowed)}" for u in unknown)
         raise ConfigError(
-            f"config file {path}: unknown setting {', '.join(unknown)} "
-            f"(expected {', '.join(sorted(allowed))})"
+            f"config file {path}: unknown setting {named} (expected {', '.join(sorted(allowed))})"
         )
     tls = data.get("tls", {})
     if not isinstance(tls, dict):
         raise ConfigError(f"config file {path}: [tls] must be a table")
     unknown_tls = sorted(set(tls) - {"ca_file", "cert_file", "key_file"})
     if unknown_tls:
-        raise ConfigError(f"config file {path}: unknown tls setting {', '.join(unknown_tls)}")
+        tls_keys = {"ca_file", "cert_file", "key_file"}
+        named = ", ".join(f"{u}{_nearest(u, tls_keys)}" for u in unknown_tls)
+        raise ConfigError(
+            f"config file {path}: unknown tls setting {named} "
+            f"(expected {', '.join(sorted(tls_keys))})"
+        )
     flat: dict[str, Any] = {k: v for k, v in data.items() if k != "tls"}
     flat.update({f"tls_{k}": v for k, v in tls.items()})
     for key, value in flat.items():

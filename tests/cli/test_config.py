@@ -124,11 +124,12 @@ def test_tls_files_from_the_file_are_relative_to_it(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ('target = "x"\ntoekn = "y"\n', "unknown setting toekn"),
+        ('target = "x"\ntoekn = "y"\n', r"unknown setting toekn \(did you mean 'token'\?\)"),
         ("target = [1]\n", "target must be a non-empty string"),
         ("target = \n", "config file"),
         ('[tls]\nca_file = "missing.pem"\n', "does not exist"),
         ('[tls]\ncert = "x"\n', "unknown tls setting cert"),
+        ('[tls]\nca_fle = "x"\n', r"unknown tls setting ca_fle \(did you mean 'ca_file'\?\)"),
     ],
 )
 def test_bad_config_files_are_named(tmp_path: Path, text: str, message: str) -> None:
