@@ -7,6 +7,7 @@ and field violations are printed in words), 2 bad usage (typer/click's own code)
 from __future__ import annotations
 
 import enum
+import re
 import sys
 from collections.abc import Callable
 from datetime import date, datetime
@@ -277,15 +278,42 @@ def fail_with_rpc_error(exc: grpc.RpcError, target: str) -> NoReturn:
     raise typer.Exit(EXIT_REFUSED)
 
 
+# The flag a clerk typed for each request field the service may name (quote, plan, gfe).
+FIELD_FLAGS = {
+    "session.plan_id": "--plan",
+    "session.session_type": "--session-type",
+    "session.minutes": "--minutes",
+    "session.referral.kind": "--referral",
+    "session.referral.issue_date": "--referral-date",
+    "session.diagnosis_codes": "--diagnosis",
+    "session.date_of_service": "--date",
+    "session.network": "--network",
+    "session.injury": "--injury",
+    "session.accumulators.deductible_met": "--deductible-met",
+    "session.accumulators.out_of_pocket_met": "--oop-met",
+    "session.accumulators.visits_used": "--visits-used",
+    "recurrence.start_date": "--date",
+    "recurrence.session_count": "--sessions",
+    "recurrence.every_days": "--every-days",
+}
+
+
+def flag_of(field: str) -> str:
+    """ " (--minutes)" for "session.minutes" (indexes ignored), "" for other fields."""
+    flag = FIELD_FLAGS.get(re.sub(r"\[\d+\]", "", field))
+    return f" ({flag})" if flag else ""
+
+
 def describe_details(details: dict[str, object]) -> list[str]:
-    """The error details in words, one line each."""
+    """The error details in words, one line each; a field the clerk set by a flag names it.
+    ErrorInfo adds a line only when it says more than the status code already did."""
     lines: list[str] = []
     bad = details.get("BadRequest")
     if bad is not None:
         for v in bad.field_violations:  # type: ignore[attr-defined]
-            lines.append(f"  - {v.field}: {v.description}")
+            lines.append(f"  - {v.field}: {v.description}{flag_of(v.field)}")
     info = details.get("ErrorInfo")
-    if info is not None:
+    if info is not None and (info.metadata or info.reason != "INVALID_ARGUMENT"):  # type: ignore[attr-defined]
         extra = ", ".join(f"{k}={v}" for k, v in sorted(info.metadata.items()))  # type: ignore[attr-defined]
         lines.append(f"  reason: {info.reason}{' (' + extra + ')' if extra else ''}")  # type: ignore[attr-defined]
     return lines

@@ -119,6 +119,21 @@ def test_invalid_input_from_the_server_exits_1_with_field_violations(grpc_target
     assert "Traceback" not in result.stderr
 
 
+def test_field_violations_name_the_flag_the_clerk_typed(grpc_target: str) -> None:
+    """The service names request fields (recurrence.session_count); a clerk typed --sessions.
+    A bare "reason: INVALID_ARGUMENT" line repeated the status and is left out."""
+    args = [a if a != "53" else "0" for a in EXAMPLE]
+    result = run("plan", *args, "--sessions", "0", "--target", grpc_target)
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    assert lines[0] == "error: INVALID_ARGUMENT: the request has 2 invalid fields:"
+    assert "  - recurrence.session_count: must be 1 to 366, not 0 (--sessions)" in lines
+    assert "  - session.minutes: must be between 1 and 240, got 0 (--minutes)" in lines
+    assert not any(line.strip() == "reason: INVALID_ARGUMENT" for line in lines)
+    diagnosis = run("quote", *EXAMPLE, "--diagnosis", "xx", "--target", grpc_target)
+    assert re.search(r"session\.diagnosis_codes\[1\]: .* \(--diagnosis\)$", diagnosis.stderr, re.M)
+
+
 def test_unknown_plan_exits_1_with_not_found(grpc_target: str) -> None:
     args = [a if a != "acme-ppo-gold" else "acme-ppo-gld" for a in EXAMPLE]
     result = run("quote", *args, "--target", grpc_target)
