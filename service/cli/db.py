@@ -39,7 +39,9 @@ def _database_url(database_url: str | None) -> str:
     try:
         settings = Settings()
     except ValidationError as exc:
-        typer.echo(f"error: bad settings: {exc.errors()[0]['msg']}", err=True)
+        typer.echo(
+            f"error: bad settings: {exc.errors()[0]['msg'].removeprefix('Value error, ')}", err=True
+        )
         raise typer.Exit(2) from None
     settings.ensure_database_dir()
     return settings.database_url

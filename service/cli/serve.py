@@ -58,7 +58,9 @@ def serve(
     except ValidationError as exc:
         for error in exc.errors():
             where = ".".join(str(p) for p in error["loc"])
-            typer.echo(f"error: setting {where}: {error['msg']}", err=True)
+            typer.echo(
+                f"error: setting {where}: {error['msg'].removeprefix('Value error, ')}", err=True
+            )
         raise typer.Exit(2) from None
     logging.basicConfig(
         level=settings.logging_level(),

@@ -244,6 +244,14 @@ def test_serve_with_a_bad_setting_exits_2(tmp_path: Path) -> None:
     assert "port" in result.stderr
 
 
+def test_a_bad_log_level_reads_as_words(tmp_path: Path) -> None:
+    """pydantic's "Value error, " prefix was printed as part of the operator's message."""
+    result = run("serve", "--log-level", "verbose", "--database-url", f"sqlite:///{tmp_path}/x.db")
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: setting log_level: log_level must be one of ")
+    assert "Value error" not in result.stderr
+
+
 def test_serve_with_broken_rule_files_exits_1_naming_the_problem(tmp_path: Path) -> None:
     rules = tmp_path / "rules"
     rules.mkdir()
