@@ -700,9 +700,18 @@ def batch(
     if to_stdout:
         out_handle: IO[str] = sys.stdout
     else:
-        fd, tmp_name = tempfile.mkstemp(
-            prefix=f".{output.name}.", suffix=".part", dir=output.parent.resolve()
-        )
+        if output.is_dir():
+            in_handle.close()
+            raise typer.BadParameter(f"{output} is a folder; name the output file", param_hint="-o")
+        try:
+            fd, tmp_name = tempfile.mkstemp(
+                prefix=f".{output.name}.", suffix=".part", dir=output.parent.resolve()
+            )
+        except OSError as exc:  # no such folder, or not writable: a usage error, no traceback
+            in_handle.close()
+            raise typer.BadParameter(
+                f"cannot write {output}: {exc.strerror} ({output.parent})", param_hint="-o"
+            ) from None
         out_handle = os.fdopen(fd, "w", encoding="utf-8", newline="")
     progress = Progress(
         TextColumn("quoting"),

@@ -484,3 +484,16 @@ def test_jsonl_whole_floats_count_and_non_objects_are_named(
     assert rows[1]["error_message"] == "row: a JSON array, not an object with the columns"
     assert rows[2]["error_message"].startswith("row: not a JSON object (Expecting value")
     assert rows[3]["error_message"] == "minutes: '60.5' is not a whole number"
+
+
+def test_an_output_that_cannot_be_written_is_a_usage_error(tmp_path: Path) -> None:
+    """-o into a folder that does not exist ended in a FileNotFoundError traceback."""
+    source = mixed_csv(tmp_path / "in.csv")
+    missing = run("batch", str(source), "-o", str(tmp_path / "nope" / "out.csv"))
+    assert missing.returncode == 2, missing.stderr
+    assert "Traceback" not in missing.stderr
+    assert "cannot write" in missing.stderr and "No such file or directory" in missing.stderr
+    folder = run("batch", str(source), "-o", str(tmp_path), "--format", "csv")
+    assert folder.returncode == 2, folder.stderr
+    assert "is a folder" in folder.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]
