@@ -352,6 +352,13 @@ def _check_columns(columns: Iterable[str], where: str) -> None:
     names = list(COLUMNS)
     seen = [c for c in columns if c]
     unknown = [c for c in seen if c not in COLUMNS]
+    if len(seen) == 1 and unknown and (";" in seen[0] or "\t" in seen[0]):
+        sep = "';'" if ";" in seen[0] else "tabs"
+        raise typer.BadParameter(
+            f"{where}: the header {seen[0]!r} is separated by {sep}; the columns must be "
+            "separated by commas (or use JSON Lines)",
+            param_hint="IN",
+        )
     if unknown:
         hints = "; ".join(f"{c!r}{suggest(c, names)}" for c in unknown)
         raise typer.BadParameter(
@@ -396,6 +403,14 @@ def read_rows(handle: IO[str], fmt: Format, where: str) -> Iterator[tuple[int, d
             if unknown:
                 raw = {"__invalid__": f"{unknown[0]}: unknown column", **raw}
         yield number, raw
+
+
+def text_encoding(path: Path) -> str:
+    """UTF-16 when the file starts with its byte-order mark (Excel's "Unicode Text"), else
+    UTF-8 with an optional BOM."""
+    with path.open("rb") as fh:
+        start = fh.read(2)
+    return "utf-16" if start in (b"\xff\xfe", b"\xfe\xff") else "utf-8-sig"
 
 
 def count_rows(path: Path, fmt: Format) -> int | None:
@@ -693,7 +708,7 @@ def batch(
     in_handle: IO[str] = (
         io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8-sig", newline="")
         if str(input_path) == "-"
-        else input_path.open(encoding="utf-8-sig", newline="")
+        else input_path.open(encoding=text_encoding(input_path), newline="")
     )
     to_stdout = str(output) == "-"
     tmp_name = ""
@@ -745,6 +760,12 @@ def batch(
     except BatchAborted as exc:
         err.print(f"error: batch stopped: {exc} (target {conn.target})", markup=False)
         raise typer.Exit(common.EXIT_REFUSED) from None
+    except UnicodeDecodeError as exc:  # e.g. an Excel "CSV" in Windows-1252: no traceback
+        raise typer.BadParameter(
+            f"{input_path} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset "
+            f'{exc.start}); save it as UTF-8 (Excel: "CSV UTF-8") and run again',
+            param_hint="IN",
+        ) from None
     finally:
         in_handle.close()
         if not to_stdout:

@@ -497,3 +497,31 @@ def test_an_output_that_cannot_be_written_is_a_usage_error(tmp_path: Path) -> No
     assert folder.returncode == 2, folder.stderr
     assert "is a folder" in folder.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]
+
+
+def test_encodings_and_separators_from_spreadsheets(grpc_target: str, tmp_path: Path) -> None:
+    """Files as Excel saves them: "Unicode Text" (UTF-16) is read; Windows-1252 and
+    ';'-separated files are usage errors saying what to do (the first was a
+    UnicodeDecodeError traceback, the last "unknown column 'plan_id;session_type;minutes'")."""
+    text = "row_id,plan_id,session_type,minutes\nJosé,self-pay,swedish,60\n"
+    utf16 = tmp_path / "utf16.csv"
+    utf16.write_bytes(text.encode("utf-16"))
+    ok = run("batch", str(utf16), "-o", "-", "-q", "--target", grpc_target)
+    assert ok.returncode == 0, ok.stderr
+    (row,) = csv.DictReader(ok.stdout.splitlines())
+    assert row["row_id"] == "José" and row["patient_pays"] == "95.00"
+
+    cp1252 = tmp_path / "cp1252.csv"
+    cp1252.write_bytes(text.encode("cp1252"))
+    out = tmp_path / "out.csv"
+    bad = run("batch", str(cp1252), "-o", str(out), "--target", grpc_target)
+    assert bad.returncode == 2, bad.stderr
+    assert "Traceback" not in bad.stderr
+    assert "is not UTF-8 text" in bad.stderr and "CSV UTF-8" in bad.stderr
+    assert not out.exists() and not list(tmp_path.glob(".out.csv.*"))
+
+    semicolons = tmp_path / "semi.csv"
+    semicolons.write_text(text.replace(",", ";"))
+    refused = run("batch", str(semicolons), "-o", str(out), "--target", grpc_target)
+    assert refused.returncode == 2
+    assert "is separated by ';'" in refused.stderr
