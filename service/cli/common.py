@@ -80,6 +80,34 @@ def parse_day(value: object) -> datetime:
         raise typer.BadParameter(f"{value!r} is not a date (expected YYYY-MM-DD)") from None
 
 
+E = TypeVar("E", bound=enum.Enum)
+
+
+def choice_parser(choices: type[E]) -> Callable[[object], E]:
+    """A parser for a flag with fixed words that names the nearest one for a typo; typer's
+    own said "Value error, 'prescripton' is not one of ..." with no suggestion."""
+    from service.domain.validation import suggest
+
+    words = [str(c.value) for c in choices]
+
+    def parse(value: object) -> E:
+        if isinstance(value, choices):
+            return value
+        text = str(value).strip().lower()
+        for choice in choices:
+            if choice.value == text:
+                return choice
+        raise typer.BadParameter(
+            f"{value!r} is not one of {', '.join(words)}{suggest(str(value), words)}"
+        )
+
+    return parse
+
+
+def choice_metavar(choices: type[enum.Enum]) -> str:
+    return "[" + "|".join(str(c.value) for c in choices) + "]"
+
+
 # ---------------------------------------------------------------- shared flags (Annotated)
 
 PlanOpt = Annotated[
@@ -90,7 +118,13 @@ SessionTypeOpt = Annotated[
 ]
 MinutesOpt = Annotated[int, typer.Option("--minutes", help="Session length in minutes (1 to 240).")]
 ReferralOpt = Annotated[
-    ReferralChoice, typer.Option("--referral", help="Referral or prescription the client holds.")
+    ReferralChoice,
+    typer.Option(
+        "--referral",
+        parser=choice_parser(ReferralChoice),
+        metavar=choice_metavar(ReferralChoice),
+        help="Referral or prescription the client holds.",
+    ),
 ]
 ReferralDateOpt = Annotated[
     datetime | None,
@@ -106,9 +140,23 @@ DiagnosisOpt = Annotated[
     typer.Option("--diagnosis", help="ICD-10-CM diagnosis code, e.g. M54.50; repeat for more."),
 ]
 NetworkOpt = Annotated[
-    NetworkChoice, typer.Option("--network", help="The clinic's network status.")
+    NetworkChoice,
+    typer.Option(
+        "--network",
+        parser=choice_parser(NetworkChoice),
+        metavar=choice_metavar(NetworkChoice),
+        help="The clinic's network status.",
+    ),
 ]
-InjuryOpt = Annotated[InjuryChoice, typer.Option("--injury", help="Injury context.")]
+InjuryOpt = Annotated[
+    InjuryChoice,
+    typer.Option(
+        "--injury",
+        parser=choice_parser(InjuryChoice),
+        metavar=choice_metavar(InjuryChoice),
+        help="Injury context.",
+    ),
+]
 DeductibleMetOpt = Annotated[
     str,
     typer.Option(

@@ -191,6 +191,31 @@ def test_a_day_that_does_not_exist_is_named_in_words(
     assert "Value error" not in text and "%Y" not in text
 
 
+@pytest.mark.parametrize(
+    ("flag", "value", "hint"),
+    [
+        ("--referral", "prescripton", "(did you mean 'prescription'?)"),
+        ("--network", "inn", "(did you mean 'in'?)"),
+        ("--injury", "wrok", "(did you mean 'work'?)"),
+    ],
+)
+def test_a_mistyped_choice_gets_did_you_mean(flag: str, value: str, hint: str) -> None:
+    """Typer said "Value error, 'prescripton' is not one of ..." without a suggestion."""
+    result = run("quote", *EXAMPLE, flag, value, "--target", "127.0.0.1:1")
+    assert result.returncode == 2, result.stderr
+    text = " ".join(result.stderr.replace("│", " ").split())
+    assert f"{value!r} is not one of " in text and hint in text, text
+    assert "Value error" not in text
+
+
+def test_choices_are_case_insensitive(grpc_target: str) -> None:
+    args = [a.upper() if a in ("prescription", "in", "none") else a for a in EXAMPLE]
+    assert "PRESCRIPTION" in args and "IN" in args
+    result = run("quote", *args, "--json", "--target", grpc_target)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["estimate"]["patient_pays"]["units"] == "64"
+
+
 def test_missing_required_flag_exits_2() -> None:
     result = run("quote", "--plan", "acme-ppo-gold")
     assert result.returncode == 2
