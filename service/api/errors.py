@@ -24,7 +24,7 @@ from service.domain.errors import (
 )
 
 ERROR_DOMAIN = "massage-estimator"
-INTERNAL_MESSAGE = "internal error: the estimate could not be computed; the failure was logged"
+INTERNAL_MESSAGE = "internal error: the request could not be completed; the failure was logged"
 
 log = logging.getLogger(__name__)
 
