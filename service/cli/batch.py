@@ -655,11 +655,21 @@ def batch(
     ],
     fmt: Annotated[
         Format | None,
-        typer.Option("--format", help="Output format (default: from the output's extension)."),
+        typer.Option(
+            "--format",
+            parser=common.choice_parser(Format),
+            metavar=common.choice_metavar(Format),
+            help="Output format (default: from the output's extension).",
+        ),
     ] = None,
     input_format: Annotated[
         Format | None,
-        typer.Option("--input-format", help="Input format (default: from IN's extension)."),
+        typer.Option(
+            "--input-format",
+            parser=common.choice_parser(Format),
+            metavar=common.choice_metavar(Format),
+            help="Input format (default: from IN's extension).",
+        ),
     ] = None,
     chunk_size: Annotated[
         int,

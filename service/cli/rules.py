@@ -386,7 +386,13 @@ def show(
         str, typer.Argument(metavar="VERSION", help='Version label, e.g. "2026.1".')
     ],
     fmt: Annotated[
-        ContentFormat, typer.Option("--format", help="How to print the content.")
+        ContentFormat,
+        typer.Option(
+            "--format",
+            parser=common.choice_parser(ContentFormat),
+            metavar=common.choice_metavar(ContentFormat),
+            help="How to print the content.",
+        ),
     ] = ContentFormat.yaml,
     target: common.TargetOpt = common.DEFAULT_TARGET,
     config_file: common.ConfigOpt = None,

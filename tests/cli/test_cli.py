@@ -208,6 +208,21 @@ def test_a_mistyped_choice_gets_did_you_mean(flag: str, value: str, hint: str) -
     assert "Value error" not in text
 
 
+@pytest.mark.parametrize(
+    ("args", "hint"),
+    [
+        (["batch", "docs/batch-example.csv", "-o", "-", "--format", "jsnl"], "'jsonl'"),
+        (["batch", "docs/batch-example.csv", "-o", "-", "--input-format", "cvs"], "'csv'"),
+        (["rules", "show", "acme-health", "2026.1", "--format", "ymal"], "'yaml'"),
+    ],
+)
+def test_a_mistyped_format_gets_did_you_mean(args: list[str], hint: str) -> None:
+    result = run(*args, "--target", "127.0.0.1:1")
+    assert result.returncode == 2, result.stderr
+    text = " ".join(result.stderr.replace("│", " ").split())
+    assert f"(did you mean {hint}?)" in text and "Value error" not in text, text
+
+
 def test_choices_are_case_insensitive(grpc_target: str) -> None:
     args = [a.upper() if a in ("prescription", "in", "none") else a for a in EXAMPLE]
     assert "PRESCRIPTION" in args and "IN" in args
