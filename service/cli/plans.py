@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from datetime import date, timedelta
 from typing import Annotated
 
@@ -41,6 +42,17 @@ def plans(
     if as_json:
         common.print_json(response)
         return
+    if not response.plans:  # no empty table; a mistyped payer id gets the nearest ones
+        everything: rpb.ListPlansResponse = call_rules(
+            target,
+            lambda stub: stub.ListPlans(rpb.ListPlansRequest(), timeout=timeout),
+            config_file,
+        )
+        payers = sorted({p.payer_id for p in everything.plans})
+        close = difflib.get_close_matches(payer, payers, n=3, cutoff=0.6) if payer else []
+        hint = f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
+        render.console.print(f"no plans match --payer {payer!r}{hint}", markup=False)
+        return
     out = table(
         "Plans (published times in UTC)",
         ("plan", "name", "payer", "version", "effective", "served", "published"),
@@ -64,5 +76,3 @@ def plans(
                 when(v),
             )
     print_table(out, hide_first=("name", "published", "payer"))
-    if not response.plans:
-        render.console.print("no plans match", markup=False)

@@ -275,3 +275,11 @@ def test_list_without_matches_prints_no_empty_table_and_suggests(target: str) ->
     )
     assert both.returncode == 0, both.stderr
     assert both.stdout.strip() == "no published versions match"
+
+
+def test_plans_without_matches_prints_no_empty_table_and_suggests(target: str) -> None:
+    result = run("plans", "--payer", "acme-helth", "--target", target)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == (
+        "no plans match --payer 'acme-helth' (did you mean 'acme-health'?)"
+    )
