@@ -126,9 +126,9 @@ def render_estimate(est: pb.Estimate) -> None:
     summary.add_row("covered", f"{'yes' if est.covered else 'no'} ({basis})")
     if est.cpt_code:
         method = _enum_label(pb.UnitMethod, est.unit_method, "UNIT_METHOD_")
+        how = f" ({method})" if est.unit_method != pb.UNIT_METHOD_UNSPECIFIED else ""
         summary.add_row(
-            "units",
-            f"{est.cpt_code}: {est.billed_units} billed, {est.covered_units} covered ({method})",
+            "units", f"{est.cpt_code}: {est.billed_units} billed, {est.covered_units} covered{how}"
         )
     summary.add_row("clinic charge", usd(est.clinic_charge))
     summary.add_row("allowed amount", usd(est.allowed_amount))

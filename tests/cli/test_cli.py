@@ -61,6 +61,17 @@ def test_quote_prints_a_readable_table(grpc_target: str) -> None:
     assert "rule version: Acme Health (acme-health) 2026.1" in out
 
 
+def test_self_pay_quote_shows_no_unspecified_enum(grpc_target: str) -> None:
+    """A self-pay estimate has no unit method; the table printed "(unspecified)"."""
+    result = run(
+        "quote", "--plan", "self-pay", "--session-type", "swedish", "--minutes", "60",
+        "--date", "2026-03-03", "--target", grpc_target,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "unspecified" not in result.stdout
+    assert re.search(r"units\s+97124: 4 billed, 0 covered\s*$", result.stdout, re.M)
+
+
 def test_quote_json_uses_proto_field_names(grpc_target: str) -> None:
     result = run("quote", *EXAMPLE, "--target", grpc_target, "--json")
     assert result.returncode == 0, result.stderr
