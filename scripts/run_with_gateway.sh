@@ -3,6 +3,7 @@
 #
 #   scripts/run_with_gateway.sh                        # gRPC :50051, REST :8080, sample data
 #   scripts/run_with_gateway.sh --grpc-port 6000 --http-port 9000
+#   scripts/run_with_gateway.sh --http-host 0.0.0.0      # REST on every interface
 #   MASSAGE_ESTIMATOR_DATABASE_URL=postgresql+psycopg://... scripts/run_with_gateway.sh
 #
 # Creates what it needs on a fresh machine: the virtualenv and generated code (make gen) and
@@ -21,7 +22,7 @@ while [[ $# -gt 0 ]]; do
     --grpc-port) GRPC_PORT="${2:?}"; shift ;;
     --http-port) HTTP_PORT="${2:?}"; shift ;;
     --http-host) HTTP_HOST="${2:?}"; shift ;;
-    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,/^set /p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run_with_gateway.sh: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
