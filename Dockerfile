@@ -34,6 +34,6 @@ USER 10001
 VOLUME ["/data"]
 EXPOSE 50051
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s \
-    CMD ["python", "-c", "import grpc,sys;from grpc_health.v1 import health_pb2 as h,health_pb2_grpc as g;s=g.HealthStub(grpc.insecure_channel('127.0.0.1:50051')).Check(h.HealthCheckRequest(),timeout=2).status;sys.exit(0 if s==h.HealthCheckResponse.SERVING else 1)"]
+    CMD ["python", "-c", "import grpc,os,sys;from grpc_health.v1 import health_pb2 as h,health_pb2_grpc as g;p=os.environ.get('MASSAGE_ESTIMATOR_PORT','50051');s=g.HealthStub(grpc.insecure_channel('127.0.0.1:'+p)).Check(h.HealthCheckRequest(),timeout=2).status;sys.exit(0 if s==h.HealthCheckResponse.SERVING else 1)"]
 ENTRYPOINT ["massage-estimator"]
 CMD ["serve"]

@@ -33,9 +33,12 @@ MASSAGE_ESTIMATOR_DATABASE_URL="sqlite:///$WORK/data/massage-estimator.db" \
   "$WORK/venv/bin/massage-estimator" serve >"$WORK/serve.log" 2>&1 &
 PID=$!
 
-# The Dockerfile's HEALTHCHECK, against this port.
+# The Dockerfile's HEALTHCHECK command, taken from the Dockerfile itself, with the
+# container's MASSAGE_ESTIMATOR_PORT (here a non-default port, as an operator may set).
+HEALTHCHECK_PY="$(sed -n 's/^ *CMD \["python", "-c", "\(.*\)"\]$/\1/p' "$ROOT/Dockerfile")"
+[ -n "$HEALTHCHECK_PY" ] || { echo "no HEALTHCHECK command found in the Dockerfile" >&2; exit 1; }
 for _ in $(seq 60); do
-  if "$WORK/venv/bin/python" -c "import grpc,sys;from grpc_health.v1 import health_pb2 as h,health_pb2_grpc as g;s=g.HealthStub(grpc.insecure_channel('127.0.0.1:$PORT')).Check(h.HealthCheckRequest(),timeout=2).status;sys.exit(0 if s==h.HealthCheckResponse.SERVING else 1)" 2>/dev/null; then
+  if MASSAGE_ESTIMATOR_PORT="$PORT" "$WORK/venv/bin/python" -c "$HEALTHCHECK_PY" 2>/dev/null; then
     break
   fi
   kill -0 "$PID" 2>/dev/null || { cat "$WORK/serve.log"; echo "the installed service exited" >&2; exit 1; }
