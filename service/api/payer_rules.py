@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Sequence
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any, NoReturn, Protocol
 
 import grpc
@@ -34,7 +34,12 @@ from service.api.errors import ERROR_DOMAIN, abort
 from service.domain.errors import FieldViolation, InvalidRequestError
 from service.domain.index import RuleIndex
 from service.domain.model import Clinic, RuleSetVersion
-from service.domain.versions import ChangeKind, PublishRejectedError, diff_versions
+from service.domain.versions import (
+    ChangeKind,
+    PublishRejectedError,
+    VersionIdentity,
+    diff_versions,
+)
 from service.storage import RuleStore
 from service.storage.tables import RuleSetVersionPublic
 
@@ -133,21 +138,9 @@ def problem_to_proto(p: ProblemLike) -> rpb.RuleProblem:
     )
 
 
-class _VersionMeta(Protocol):
+class _VersionMeta(VersionIdentity, Protocol):
     """The metadata a stored row and a domain version share."""
 
-    @property
-    def payer_id(self) -> str: ...
-    @property
-    def payer_name(self) -> str: ...
-    @property
-    def version(self) -> str: ...
-    @property
-    def effective_from(self) -> date: ...
-    @property
-    def effective_to(self) -> date | None: ...
-    @property
-    def checksum(self) -> str: ...
     @property
     def published_at(self) -> datetime: ...
     @property

@@ -435,21 +435,9 @@ class Writer:
 
     def write(self, out: Mapping[str, Any]) -> None:
         if self._csv is not None:
-            self._csv.writerow({k: _cell(v) for k, v in out.items()})
+            self._csv.writerow({k: _text(v) for k, v in out.items()})
         else:
             self._handle.write(json.dumps(out, separators=(",", ":")) + "\n")
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))  # JSON writers often put 60 as 60.0
-    if isinstance(value, list):
-        return ";".join(str(v) for v in value)
-    return str(value)
 
 
 # ---------------------------------------------------------------- results

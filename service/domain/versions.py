@@ -51,8 +51,9 @@ class PlanLike(Protocol):
     def plan_id(self) -> str: ...
 
 
-class VersionLike(Protocol):
-    """What the checks need from a version: a domain RuleSetVersion or a parsed rule file."""
+class VersionIdentity(Protocol):
+    """What names a version and the dates it covers: shared by a domain RuleSetVersion, a
+    parsed rule file and a stored row."""
 
     @property
     def payer_id(self) -> str: ...
@@ -71,6 +72,10 @@ class VersionLike(Protocol):
 
     @property
     def checksum(self) -> str: ...
+
+
+class VersionLike(VersionIdentity, Protocol):
+    """What the checks need from a version: a domain RuleSetVersion or a parsed rule file."""
 
     @property
     def plans(self) -> Sequence[PlanLike]: ...

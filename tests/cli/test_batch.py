@@ -22,6 +22,7 @@ from massage_estimator.v1 import estimator_pb2_grpc as pb_grpc
 
 from service.api.convert import cents_from_money, date_to_proto, money_to_proto
 from service.domain.money import dollars_str
+from tests.cli.terminal import run_on_pty
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = Path(sys.executable).with_name("massage-estimator")
@@ -389,31 +390,8 @@ def test_stdin_in_stdout_out(grpc_target: str) -> None:
 
 def run_with_tty_stderr(*args: str) -> tuple[int, str]:
     """Run the CLI with stderr on a pseudo-terminal (as in a clerk's shell); its stderr text."""
-    import pty
-    import threading
-
-    master, slave = pty.openpty()
     env = {**os.environ, "COLUMNS": "120", "TERM": "xterm"}
-    proc = subprocess.Popen([*command(), *args], stdout=subprocess.DEVNULL, stderr=slave, env=env)
-    os.close(slave)
-    chunks: list[bytes] = []
-
-    def drain() -> None:
-        while True:
-            try:
-                data = os.read(master, 65536)
-            except OSError:  # the child closed the terminal
-                return
-            if not data:
-                return
-            chunks.append(data)
-
-    reader = threading.Thread(target=drain, daemon=True)
-    reader.start()
-    code = proc.wait(timeout=120)
-    reader.join(timeout=10)
-    os.close(master)
-    return code, b"".join(chunks).decode(errors="replace")
+    return run_on_pty(*args, stdout_on_terminal=False, env=env)
 
 
 def test_progress_bar_on_a_terminal_and_not_with_quiet(grpc_target: str, tmp_path: Path) -> None:

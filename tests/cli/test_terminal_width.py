@@ -7,18 +7,13 @@ These run the real console script on a pseudo-terminal of a given size against r
 
 from __future__ import annotations
 
-import fcntl
 import os
-import pty
 import re
-import struct
-import subprocess
-import termios
-import threading
 
 import pytest
 
-from tests.cli.test_cli import EXAMPLE, command
+from tests.cli.terminal import run_on_pty
+from tests.cli.test_cli import EXAMPLE
 from tests.cli.test_rules_cli import target  # noqa: F401  (module fixture: its own server)
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[a-zA-Z]")
@@ -26,31 +21,11 @@ ANSI = re.compile(r"\x1b\[[0-9;?]*[a-zA-Z]")
 
 def run_on_terminal(columns: int, *args: str) -> tuple[int, list[str]]:
     """The CLI with stdout and stderr on a pseudo-terminal `columns` wide; its lines."""
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
     env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES", "NO_COLOR")}
     env.pop("MASSAGE_ESTIMATOR_TARGET", None)
     env["TERM"] = "xterm"
-    proc = subprocess.Popen([*command(), *args], stdout=slave, stderr=slave, env=env)
-    os.close(slave)
-    chunks: list[bytes] = []
-
-    def drain() -> None:
-        while True:
-            try:
-                data = os.read(master, 65536)
-            except OSError:  # the child closed the terminal
-                return
-            if not data:
-                return
-            chunks.append(data)
-
-    reader = threading.Thread(target=drain, daemon=True)
-    reader.start()
-    code = proc.wait(timeout=60)
-    reader.join(timeout=10)
-    os.close(master)
-    text = ANSI.sub("", b"".join(chunks).decode(errors="replace")).replace("\r", "")
+    code, raw = run_on_pty(*args, columns=columns, env=env, timeout=60)
+    text = ANSI.sub("", raw).replace("\r", "")
     return code, text.splitlines()
 
 
