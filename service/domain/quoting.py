@@ -7,7 +7,6 @@ RuleIndex and swaps it whole when new versions are published.
 from __future__ import annotations
 
 import dataclasses
-import threading
 from collections.abc import Sequence
 from datetime import date, datetime
 
@@ -23,6 +22,8 @@ from service.domain.model import (
     Accumulators,
     Clinic,
     Estimate,
+    PlanRules,
+    RuleSetVersion,
     SessionRequest,
     TreatmentPlanEstimate,
 )
@@ -37,16 +38,15 @@ class Quoter:
     def __init__(self, index: RuleIndex, clinic: Clinic) -> None:
         self._index = index
         self.clinic = clinic
-        self._swap = threading.Lock()
 
     @property
     def index(self) -> RuleIndex:
         return self._index
 
     def replace_index(self, index: RuleIndex) -> None:
-        """Serve `index` from now on. Readers hold the old one until their quote ends."""
-        with self._swap:
-            self._index = index
+        """Serve `index` from now on. Swapping the reference is atomic: a quote in flight
+        keeps the index it started with (callers serialise rebuilds, see IndexRefresher)."""
+        self._index = index
 
     def estimate(self, request: SessionRequest, as_of: datetime | None = None) -> Estimate:
         validate_session(request, self.clinic)
@@ -92,9 +92,11 @@ class Quoter:
         period: tuple[date, date] | None = None
         for i, day in enumerate(dates):
             request = dataclasses.replace(template, date_of_service=day, accumulators=acc)
+            version: RuleSetVersion | None = None
+            plan: PlanRules | None = None
             if not request.is_self_pay:
                 try:
-                    _, plan = index.resolve(request.plan_id, day, as_of)
+                    version, plan = index.resolve(request.plan_id, day, as_of)
                 except NoRuleVersionError as err:
                     raise NoRuleVersionError(
                         err.plan_id, day, f"session {i + 1} of the treatment plan"
@@ -104,7 +106,7 @@ class Quoter:
                     request = dataclasses.replace(request, accumulators=Accumulators())
                 period = this_period
             try:
-                estimate = self._estimate(index, request, as_of)
+                estimate = estimate_session(request, plan, version, self.clinic)
             except EstimateUnavailableError as err:  # say which session, as for no version
                 detail = str(err).removeprefix("estimate unavailable: ")
                 raise EstimateUnavailableError(
