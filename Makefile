@@ -37,7 +37,7 @@ lint: $(GEN)
 	$(BIN)/ruff format --check service tests scripts
 
 typecheck: $(GEN)
-	$(BIN)/mypy service
+	$(BIN)/mypy service tests scripts
 
 check: lint typecheck test
 

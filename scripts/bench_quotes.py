@@ -178,7 +178,7 @@ def start_server(tmp: Path) -> tuple[subprocess.Popen[bytes], str]:
 def bench_grpc(target: str, n: int, threads: int) -> dict[str, float]:
     sessions = [to_proto(r) for r in sample_requests(n, seed=11)]
     channel = grpc.insecure_channel(target)
-    stub = pb_grpc.EstimatorServiceStub(channel)
+    stub = pb_grpc.EstimatorServiceStub(channel)  # type: ignore[no-untyped-call]
     for s in sessions[:200]:
         stub.EstimateSession(pb.EstimateSessionRequest(session=s))
 

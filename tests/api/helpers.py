@@ -27,7 +27,7 @@ def usd(dollars: str) -> money_pb2.Money:
 def cents(money: money_pb2.Money) -> int:
     assert money.currency_code == "USD"
     assert money.nanos % 10_000_000 == 0
-    return int(money.units) * 100 + money.nanos // 10_000_000
+    return int(money.units) * 100 + int(money.nanos) // 10_000_000
 
 
 def issue_example(**changes: Any) -> pb.SessionDetails:

@@ -54,9 +54,9 @@ def test_a_row_fails_with_the_details_it_would_get_alone(grpc_stub: object) -> N
     with pytest.raises(grpc.RpcError) as caught:
         grpc_stub.EstimateSession(pb.EstimateSessionRequest(session=bad), timeout=10)  # type: ignore[attr-defined]
     alone = rpc_error_status(caught.value)
-    resp = grpc_stub.EstimateSessions(
+    resp = grpc_stub.EstimateSessions(  # type: ignore[attr-defined]
         pb.EstimateSessionsRequest(sessions=[issue_example(), bad]), timeout=10
-    )  # type: ignore[attr-defined]
+    )
     in_batch = resp.results[1].error
     assert in_batch.code == alone.code
     assert in_batch.message.replace("sessions[1].", "session.") == alone.message
@@ -69,7 +69,7 @@ def test_a_row_fails_with_the_details_it_would_get_alone(grpc_stub: object) -> N
 def test_empty_batch_is_invalid_argument(grpc_stub: object) -> None:
     with pytest.raises(grpc.RpcError) as caught:
         grpc_stub.EstimateSessions(pb.EstimateSessionsRequest(), timeout=10)  # type: ignore[attr-defined]
-    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT  # type: ignore[attr-defined]
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "sessions" in field_violations(rpc_error_status(caught.value))
 
 
@@ -77,7 +77,7 @@ def test_over_1000_sessions_is_invalid_argument(grpc_stub: object) -> None:
     request = pb.EstimateSessionsRequest(sessions=[issue_example()] * 1001)
     with pytest.raises(grpc.RpcError) as caught:
         grpc_stub.EstimateSessions(request, timeout=30)  # type: ignore[attr-defined]
-    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT  # type: ignore[attr-defined]
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "1000" in field_violations(rpc_error_status(caught.value))["sessions"]
 
 

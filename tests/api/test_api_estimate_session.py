@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import grpc
 import pytest
@@ -13,7 +14,7 @@ from massage_estimator.v1 import estimator_pb2 as pb
 from .helpers import cents, d, error_info, field_violations, issue_example, rpc_error_status, usd
 
 
-def estimate(stub: object, session: pb.SessionDetails, **kw: object) -> pb.Estimate:
+def estimate(stub: object, session: pb.SessionDetails, **kw: Any) -> pb.Estimate:
     response = stub.EstimateSession(  # type: ignore[attr-defined]
         pb.EstimateSessionRequest(session=session, **kw), timeout=10
     )
@@ -24,7 +25,7 @@ def refused(stub: object, session: pb.SessionDetails, code: grpc.StatusCode, **k
     with pytest.raises(grpc.RpcError) as caught:
         estimate(stub, session, **kw)
     err = caught.value
-    assert err.code() == code, err.details()  # type: ignore[attr-defined]
+    assert err.code() == code, err.details()
     status = rpc_error_status(err)
     assert status.code == code.value[0]
     assert "Traceback" not in status.message
@@ -170,7 +171,10 @@ def test_empty_currency_is_read_as_usd(grpc_stub: object) -> None:
         ),
         ({"network": 7}, "session.network"),
         ({"injury": 9}, "session.injury"),
-        ({"referral": pb.Referral(kind=42, issue_date=d("2026-02-01"))}, "session.referral.kind"),
+        (
+            {"referral": pb.Referral(kind=42, issue_date=d("2026-02-01"))},  # type: ignore[arg-type]
+            "session.referral.kind",
+        ),
         ({"plan_id": ""}, "session.plan_id"),
     ],
 )

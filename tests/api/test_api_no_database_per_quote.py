@@ -44,7 +44,7 @@ def test_quotes_execute_no_sql(private_app: Application) -> None:
     event.listen(engine, "before_cursor_execute", record)
     try:
         with grpc.insecure_channel(private_app.target) as channel:
-            stub = pb_grpc.EstimatorServiceStub(channel)
+            stub = pb_grpc.EstimatorServiceStub(channel)  # type: ignore[no-untyped-call]
             for _ in range(20):
                 stub.EstimateSession(pb.EstimateSessionRequest(session=issue_example()))
             stub.EstimateSessions(
@@ -72,6 +72,6 @@ def test_quotes_keep_working_without_the_database_file(
     for f in tmp_path.glob("own.db*"):
         f.unlink()
     with grpc.insecure_channel(private_app.target) as channel:
-        stub = pb_grpc.EstimatorServiceStub(channel)
+        stub = pb_grpc.EstimatorServiceStub(channel)  # type: ignore[no-untyped-call]
         reply = stub.EstimateSession(pb.EstimateSessionRequest(session=issue_example()))
     assert cents(reply.estimate.patient_pays) == 6480  # the issue's example, $64.80

@@ -34,7 +34,7 @@ def test_health_unknown_service_is_not_found(grpc_channel: grpc.Channel) -> None
     stub = health_pb2_grpc.HealthStub(grpc_channel)
     with pytest.raises(grpc.RpcError) as caught:
         stub.Check(health_pb2.HealthCheckRequest(service="no.such.Service"), timeout=5)
-    assert caught.value.code() == grpc.StatusCode.NOT_FOUND  # type: ignore[attr-defined]
+    assert caught.value.code() == grpc.StatusCode.NOT_FOUND
 
 
 def _reflect(
@@ -106,7 +106,7 @@ def test_stop_turns_health_off_and_closes_the_port(
         stub = health_pb2_grpc.HealthStub(channel)
         with pytest.raises(grpc.RpcError) as caught:
             stub.Check(health_pb2.HealthCheckRequest(), timeout=2)
-    assert caught.value.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)  # type: ignore[attr-defined]
+    assert caught.value.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
 
 
 def test_a_port_in_use_is_a_clear_bind_error(estimator_app: Application) -> None:
@@ -135,14 +135,14 @@ class _BrokenQuoter:
 def test_unexpected_errors_are_internal_without_detail(
     estimator_app: Application, caplog: pytest.LogCaptureFixture
 ) -> None:
-    server = build_server(_BrokenQuoter(estimator_app.quoter.clinic), host="127.0.0.1", port=0)  # type: ignore[arg-type]
+    server = build_server(_BrokenQuoter(estimator_app.quoter.clinic), host="127.0.0.1", port=0)
     server.mark_serving()
     try:
         with grpc.insecure_channel(server.target) as channel:
             stub = pb_grpc.EstimatorServiceStub(channel)  # type: ignore[no-untyped-call]
             with pytest.raises(grpc.RpcError) as caught:
                 stub.EstimateSession(pb.EstimateSessionRequest(session=issue_example()), timeout=10)
-            assert caught.value.code() == grpc.StatusCode.INTERNAL  # type: ignore[attr-defined]
+            assert caught.value.code() == grpc.StatusCode.INTERNAL
             status = rpc_error_status(caught.value)
             assert "secret" not in status.message and "Traceback" not in status.message
             assert error_info(status).reason == "INTERNAL"

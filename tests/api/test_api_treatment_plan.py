@@ -25,7 +25,7 @@ def plan(
 def refused(stub: object, request: pb.EstimateTreatmentPlanRequest, code: grpc.StatusCode):  # type: ignore[no-untyped-def]
     with pytest.raises(grpc.RpcError) as caught:
         plan(stub, request)
-    assert caught.value.code() == code, caught.value.details()  # type: ignore[attr-defined]
+    assert caught.value.code() == code, caught.value.details()
     return rpc_error_status(caught.value)
 
 

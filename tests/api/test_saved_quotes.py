@@ -8,6 +8,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -45,7 +46,7 @@ def c(app: Application) -> Iterator[Clients]:
         yield clients
 
 
-def estimate(c: Clients, session: pb.SessionDetails, **kw: object) -> pb.EstimateSessionResponse:
+def estimate(c: Clients, session: pb.SessionDetails, **kw: Any) -> pb.EstimateSessionResponse:
     response: pb.EstimateSessionResponse = c.estimator.EstimateSession(
         pb.EstimateSessionRequest(session=session, **kw), timeout=10
     )
@@ -197,19 +198,19 @@ def test_a_plan_id_with_surrounding_spaces_is_saved_as_the_plan_it_names(
 def test_a_refused_quote_is_not_saved(app: Application, c: Clients) -> None:
     with pytest.raises(grpc.RpcError) as caught:
         estimate(c, issue_example(minutes=0), save_quote=True)
-    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT  # type: ignore[attr-defined]
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert count_rows(app, "saved_quote") == 0
 
 
 def test_get_quote_errors(c: Clients) -> None:
     with pytest.raises(grpc.RpcError) as bad:
         get_quote(c, "not-a-uuid")
-    assert bad.value.code() == grpc.StatusCode.INVALID_ARGUMENT  # type: ignore[attr-defined]
+    assert bad.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "quote_id" in field_violations(rpc_error_status(bad.value))
     missing = str(uuid.uuid4())
     with pytest.raises(grpc.RpcError) as unknown:
         get_quote(c, missing)
-    assert unknown.value.code() == grpc.StatusCode.NOT_FOUND  # type: ignore[attr-defined]
+    assert unknown.value.code() == grpc.StatusCode.NOT_FOUND
     status = rpc_error_status(unknown.value)
     assert missing in status.message
     assert error_info(status).reason == "QUOTE_NOT_FOUND"

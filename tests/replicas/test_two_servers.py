@@ -80,7 +80,7 @@ def start_replica(name: str, database_url: str, tmp_path: Path) -> Replica:
 def wait_serving(replica: Replica, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     with grpc.insecure_channel(replica.target) as channel:
-        stub = health_pb2_grpc.HealthStub(channel)  # type: ignore[no-untyped-call]
+        stub = health_pb2_grpc.HealthStub(channel)
         while time.monotonic() < deadline:
             if replica.process.poll() is not None:
                 pytest.fail(f"{replica.name} exited: {replica.log.read_text()}")
