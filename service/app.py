@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from service.api.estimator import SERVICE_NAME
 from service.api.payer_rules import PayerRulesServicer
-from service.api.server import GrpcServer, build_server
+from service.api.server import BindError, GrpcServer, build_server
 from service.domain.index import RuleIndex
 from service.domain.model import Clinic, RuleSetVersion
 from service.domain.quoting import Quoter
@@ -185,3 +185,6 @@ def start(settings: Settings) -> Application:
         refresher=refresher,
         watcher=watcher,
     )
+
+
+__all__ = ["Application", "BindError", "IndexRefresher", "LoadedRules", "build_quoter", "start"]

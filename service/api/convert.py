@@ -13,7 +13,6 @@ values that are None stay unset in the proto.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from typing import TypeVar
 
@@ -21,57 +20,21 @@ from google.protobuf import timestamp_pb2
 from google.type import date_pb2, money_pb2
 from massage_estimator.v1 import estimator_pb2 as pb
 
+from service import wire
 from service.domain import model
 from service.domain.errors import FieldViolation, InvalidRequestError
 from service.domain.money import Cents
+from service.wire import CURRENCY, NANOS_PER_CENT, cents_from_money, date_to_proto, money_to_proto
 
-CURRENCY = "USD"
-_NANOS_PER_CENT = 10_000_000
 E = TypeVar("E")
 MAX_PLAN_SESSIONS = 366
 MAX_EVERY_DAYS = 365
 
 # --------------------------------------------------------------------------- enums
 
-# UNSPECIFIED (0) maps to the documented default of each enum (see estimator.proto).
-_REFERRAL_IN: dict[int, model.ReferralKind] = {
-    pb.REFERRAL_KIND_UNSPECIFIED: model.ReferralKind.NONE,
-    pb.REFERRAL_KIND_NONE: model.ReferralKind.NONE,
-    pb.REFERRAL_KIND_PHYSICIAN_REFERRAL: model.ReferralKind.PHYSICIAN_REFERRAL,
-    pb.REFERRAL_KIND_PRESCRIPTION: model.ReferralKind.PRESCRIPTION,
-    pb.REFERRAL_KIND_INTEGRATIVE_CARE_PLAN: model.ReferralKind.INTEGRATIVE_CARE_PLAN,
-}
-_NETWORK_IN: dict[int, model.Network] = {
-    pb.NETWORK_UNSPECIFIED: model.Network.IN,
-    pb.NETWORK_IN: model.Network.IN,
-    pb.NETWORK_OUT: model.Network.OUT,
-}
-_INJURY_IN: dict[int, model.Injury] = {
-    pb.INJURY_UNSPECIFIED: model.Injury.NONE,
-    pb.INJURY_NONE: model.Injury.NONE,
-    pb.INJURY_AUTO_ACCIDENT: model.Injury.AUTO,
-    pb.INJURY_WORK: model.Injury.WORK,
-}
-_BASIS_OUT = {
-    model.CoverageBasis.SELF_PAY: pb.COVERAGE_BASIS_SELF_PAY,
-    model.CoverageBasis.MEDICAL_NECESSITY: pb.COVERAGE_BASIS_MEDICAL_NECESSITY,
-    model.CoverageBasis.INTEGRATIVE_CARE_PROGRAM: pb.COVERAGE_BASIS_INTEGRATIVE_CARE_PROGRAM,
-    model.CoverageBasis.SUPPLEMENTAL_BENEFIT: pb.COVERAGE_BASIS_SUPPLEMENTAL_BENEFIT,
-}
-_UNIT_METHOD_OUT = {
-    model.UnitMethod.CMS_8_MINUTE: pb.UNIT_METHOD_CMS_8_MINUTE,
-    model.UnitMethod.AMA_PER_CODE: pb.UNIT_METHOD_AMA_PER_CODE,
-    model.UnitMethod.PER_VISIT_FLAT: pb.UNIT_METHOD_PER_VISIT_FLAT,
-}
-_LINE_ITEM_OUT = {
-    model.LineItemKind.ALLOWED: pb.LINE_ITEM_KIND_ALLOWED,
-    model.LineItemKind.COPAY: pb.LINE_ITEM_KIND_COPAY,
-    model.LineItemKind.DEDUCTIBLE: pb.LINE_ITEM_KIND_DEDUCTIBLE,
-    model.LineItemKind.COINSURANCE: pb.LINE_ITEM_KIND_COINSURANCE,
-    model.LineItemKind.PLAN_PAYMENT: pb.LINE_ITEM_KIND_PLAN_PAYMENT,
-    model.LineItemKind.NOT_COVERED: pb.LINE_ITEM_KIND_NOT_COVERED,
-    model.LineItemKind.BALANCE_BILLING: pb.LINE_ITEM_KIND_BALANCE_BILLING,
-}
+_REFERRAL_IN = wire.inbound(wire.REFERRAL_KINDS, model.ReferralKind.NONE)
+_NETWORK_IN = wire.inbound(wire.NETWORKS, model.Network.IN)
+_INJURY_IN = wire.inbound(wire.INJURIES, model.Injury.NONE)
 
 
 def _enum_in(
@@ -118,10 +81,6 @@ def date_from_proto(
             )
         )
         return None
-
-
-def date_to_proto(value: date) -> date_pb2.Date:
-    return date_pb2.Date(year=value.year, month=value.month, day=value.day)
 
 
 def timestamp_to_datetime(
@@ -171,7 +130,7 @@ def money_from_proto(value: money_pb2.Money, path: str, out: list[FieldViolation
     if (value.units > 0 and value.nanos < 0) or (value.units < 0 and value.nanos > 0):
         out.append(FieldViolation(path, "units and nanos must have the same sign"))
         return None
-    if value.nanos % _NANOS_PER_CENT:
+    if value.nanos % NANOS_PER_CENT:
         out.append(FieldViolation(path + ".nanos", "must be whole cents (a multiple of 10000000)"))
         return None
     cents = cents_from_money(value)
@@ -179,22 +138,6 @@ def money_from_proto(value: money_pb2.Money, path: str, out: list[FieldViolation
         out.append(FieldViolation(path, "must not be negative"))
         return None
     return None if bad else cents
-
-
-def money_to_proto(cents: Cents) -> money_pb2.Money:
-    sign = -1 if cents < 0 else 1
-    units, rest = divmod(abs(cents), 100)
-    return money_pb2.Money(
-        currency_code=CURRENCY, units=sign * units, nanos=sign * rest * _NANOS_PER_CENT
-    )
-
-
-def cents_from_money(value: money_pb2.Money) -> Cents:
-    """Cents of a Money in whole cents (as this service writes them), in integers only:
-    nanos truncate toward zero like units do, so -$1.50 is units -1, nanos -500000000."""
-    nanos = int(value.nanos)
-    nano_cents = abs(nanos) // _NANOS_PER_CENT
-    return int(value.units) * 100 + (-nano_cents if nanos < 0 else nano_cents)
 
 
 # --------------------------------------------------------------------------- requests
@@ -356,7 +299,7 @@ def accumulators_to_proto(acc: model.Accumulators) -> pb.Accumulators:
 
 def line_item_to_proto(item: model.LineItem) -> pb.LineItem:
     msg = pb.LineItem(
-        kind=_LINE_ITEM_OUT[item.kind],
+        kind=wire.LINE_ITEM_KINDS[item.kind],
         description=item.description,
         cpt_code=item.cpt_code,
         units=item.units,
@@ -372,13 +315,13 @@ def estimate_to_proto(est: model.Estimate) -> pb.Estimate:
     cost = est.patient_cost
     msg = pb.Estimate(
         covered=est.covered,
-        coverage_basis=_BASIS_OUT[est.coverage_basis],
+        coverage_basis=wire.COVERAGE_BASES[est.coverage_basis],
         reasons=[
             pb.Reason(code=r.code, message=r.message, rule_ref=r.rule_ref) for r in est.reasons
         ],
         cpt_code=est.cpt_code,
         unit_method=(
-            _UNIT_METHOD_OUT[est.unit_method]
+            wire.UNIT_METHODS[est.unit_method]
             if est.unit_method is not None
             else pb.UNIT_METHOD_UNSPECIFIED
         ),
@@ -428,7 +371,3 @@ def treatment_plan_to_proto(plan: model.TreatmentPlanEstimate) -> pb.EstimateTre
         total_allowed_amount=money_to_proto(plan.total_allowed_amount),
         covered_session_count=plan.covered_session_count,
     )
-
-
-def prefixed_paths(violations: Iterable[FieldViolation], prefix: str) -> list[FieldViolation]:
-    return [FieldViolation(prefix + v.field, v.description) for v in violations]

@@ -11,7 +11,6 @@ import logging
 from typing import NoReturn
 
 import grpc
-from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
@@ -22,17 +21,12 @@ from service.domain.errors import (
     NoRuleVersionError,
     PlanNotFoundError,
 )
+from service.wire import pack as _pack
 
 ERROR_DOMAIN = "massage-estimator"
 INTERNAL_MESSAGE = "internal error: the request could not be completed; the failure was logged"
 
 log = logging.getLogger(__name__)
-
-
-def _pack(message: object) -> any_pb2.Any:
-    packed = any_pb2.Any()
-    packed.Pack(message)  # type: ignore[arg-type]
-    return packed
 
 
 def _error_info(reason: str, **metadata: str) -> error_details_pb2.ErrorInfo:
@@ -121,20 +115,3 @@ def abort(context: grpc.ServicerContext, exc: BaseException, what: str) -> NoRet
     """End the RPC with the status for `exc` (details in grpc-status-details-bin)."""
     context.abort_with_status(rpc_status.to_status(status_for_logged(exc, what)))
     raise AssertionError("abort_with_status returned")  # pragma: no cover - it always raises
-
-
-def details_of(status: status_pb2.Status) -> dict[str, object]:
-    """Unpack the known detail messages of a status, keyed by their type (for clients)."""
-    found: dict[str, object] = {}
-    for detail in status.details:
-        for cls in (
-            error_details_pb2.BadRequest,
-            error_details_pb2.ErrorInfo,
-            error_details_pb2.ResourceInfo,
-            error_details_pb2.PreconditionFailure,
-        ):
-            if detail.Is(cls.DESCRIPTOR):
-                msg = cls()
-                detail.Unpack(msg)
-                found[cls.DESCRIPTOR.name] = msg
-    return found

@@ -28,7 +28,7 @@ from grpc_status import rpc_status
 from massage_estimator.v1 import payer_rules_pb2 as rpb
 from massage_estimator.v1 import payer_rules_pb2_grpc as rpb_grpc
 
-from service import rulefiles
+from service import rulefiles, wire
 from service.api import convert
 from service.api.errors import ERROR_DOMAIN, abort
 from service.domain.errors import FieldViolation, InvalidRequestError
@@ -156,7 +156,7 @@ def _info_to_proto(meta: _VersionMeta, plan_ids: list[str]) -> rpb.RuleSetInfo:
         payer_id=meta.payer_id,
         payer_name=meta.payer_name,
         version=meta.version,
-        effective_from=convert.date_to_proto(meta.effective_from),
+        effective_from=wire.date_to_proto(meta.effective_from),
         checksum=meta.checksum,
         published_at=convert.datetime_to_timestamp(meta.published_at),
         published_by=meta.published_by,
@@ -165,7 +165,7 @@ def _info_to_proto(meta: _VersionMeta, plan_ids: list[str]) -> rpb.RuleSetInfo:
         plan_ids=plan_ids,
     )
     if meta.effective_to is not None:
-        info.effective_to.CopyFrom(convert.date_to_proto(meta.effective_to))
+        info.effective_to.CopyFrom(wire.date_to_proto(meta.effective_to))
     return info
 
 
@@ -455,18 +455,18 @@ def list_plans(index: RuleIndex, payer_id: str | None) -> rpb.ListPlansResponse:
             v = entry.version
             pv = info.versions.add(
                 version=v.version,
-                effective_from=convert.date_to_proto(v.effective_from),
+                effective_from=wire.date_to_proto(v.effective_from),
                 published_at=convert.datetime_to_timestamp(v.published_at),
                 checksum=v.checksum,
             )
             if v.effective_to is not None:
-                pv.effective_to.CopyFrom(convert.date_to_proto(v.effective_to))
+                pv.effective_to.CopyFrom(wire.date_to_proto(v.effective_to))
             for later in entries[i + 1 :]:
                 lv = later.version
                 if lv.effective_from > v.effective_from and (
                     v.effective_to is None or lv.effective_from <= v.effective_to
                 ):
                     pv.superseded_by = lv.version
-                    pv.superseded_from.CopyFrom(convert.date_to_proto(lv.effective_from))
+                    pv.superseded_from.CopyFrom(wire.date_to_proto(lv.effective_from))
                     break
     return response

@@ -47,10 +47,10 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from service.api.convert import date_to_proto, money_to_proto
-from service.api.errors import details_of
+from service import wire
 from service.cli import common, config
-from service.domain.money import dollars_str, parse_dollars
+from service.cli.render import money_text
+from service.domain.money import parse_dollars
 
 MAX_CHUNK = 1000
 SELF_PAY = "self-pay"
@@ -94,20 +94,10 @@ OUTPUT_COLUMNS = (
     "error_message",
 )
 
-_REFERRAL = {
-    "": pb.REFERRAL_KIND_NONE,
-    "none": pb.REFERRAL_KIND_NONE,
-    "physician_referral": pb.REFERRAL_KIND_PHYSICIAN_REFERRAL,
-    "prescription": pb.REFERRAL_KIND_PRESCRIPTION,
-    "integrative_care_plan": pb.REFERRAL_KIND_INTEGRATIVE_CARE_PLAN,
-}
-_NETWORK = {"": pb.NETWORK_IN, "in": pb.NETWORK_IN, "out": pb.NETWORK_OUT}
-_INJURY = {
-    "": pb.INJURY_NONE,
-    "none": pb.INJURY_NONE,
-    "auto": pb.INJURY_AUTO_ACCIDENT,
-    "work": pb.INJURY_WORK,
-}
+# Input words -> proto numbers; an empty cell means the first word (the default).
+_REFERRAL = {"": pb.REFERRAL_KIND_NONE, **{k.value: n for k, n in wire.REFERRAL_KINDS.items()}}
+_NETWORK = {"": pb.NETWORK_IN, **{k.value: n for k, n in wire.NETWORKS.items()}}
+_INJURY = {"": pb.INJURY_NONE, **{k.value: n for k, n in wire.INJURIES.items()}}
 _TRUE = {"true", "yes", "y", "1"}
 _FALSE = {"", "false", "no", "n", "0"}
 
@@ -222,7 +212,7 @@ def _int(raw: str, column: str, default: int | None = None) -> int:
 
 def _money(raw: str, column: str) -> money_pb2.Money:
     try:
-        return money_to_proto(parse_dollars(raw or "0"))
+        return wire.money_to_proto(parse_dollars(raw or "0"))
     except ValueError as exc:
         raise _RowError(column, str(exc)) from None
 
@@ -298,14 +288,14 @@ def parse_row(
     if cells.get("referral_date"):
         issued = check(lambda: _day(cells["referral_date"], "referral_date"), None)
         if issued is not None:
-            details.referral.issue_date.CopyFrom(date_to_proto(issued))
+            details.referral.issue_date.CopyFrom(wire.date_to_proto(issued))
     day = (
         check(lambda: _day(cells["date_of_service"], "date_of_service"), None)
         if cells.get("date_of_service")
         else date.today()
     )
     if day is not None:
-        details.date_of_service.CopyFrom(date_to_proto(day))
+        details.date_of_service.CopyFrom(wire.date_to_proto(day))
     if problems:
         only_plan = plan_unknown and len(problems) == 1
         row.error_code = "NOT_FOUND" if only_plan else "INVALID_ARGUMENT"
@@ -443,14 +433,6 @@ class Writer:
 # ---------------------------------------------------------------- results
 
 
-def money_text(value: money_pb2.Money) -> str:
-    """'64.80' from Money units and nanos, in integers (a sub-cent amount is an error)."""
-    units, nanos = int(value.units), int(value.nanos)
-    if nanos % 10_000_000:
-        raise ValueError(f"amount {units}.{abs(nanos):09d} is not whole cents")
-    return dollars_str(units * 100 + nanos // 10_000_000)
-
-
 def estimate_row(row_id: str, est: pb.Estimate) -> dict[str, Any]:
     rv = est.rule_version
     return {
@@ -502,7 +484,7 @@ def column_of(field_path: str) -> str:
 def status_words(status: status_pb2.Status) -> tuple[str, str]:
     """(code name, message naming the column) for a row the service refused."""
     code = code_pb2.Code.Name(status.code)
-    details = details_of(status)
+    details = wire.details_of(status)
     bad = details.get("BadRequest")
     if isinstance(bad, error_details_pb2.BadRequest) and bad.field_violations:
         return code, "; ".join(

@@ -23,9 +23,9 @@ from massage_estimator.v1 import estimator_pb2 as pb
 from massage_estimator.v1 import estimator_pb2_grpc as pb_grpc
 from rich.console import Console
 
-from service.api.convert import date_to_proto, money_to_proto
-from service.api.errors import details_of
+from service import wire
 from service.cli import config
+from service.domain.model import Injury, Network, ReferralKind
 from service.domain.money import Cents, parse_dollars
 
 EXIT_REFUSED = 1
@@ -35,38 +35,6 @@ DEFAULT_TIMEOUT = 30.0
 T = TypeVar("T")
 
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
-
-
-class ReferralChoice(enum.StrEnum):
-    none = "none"
-    physician_referral = "physician_referral"
-    prescription = "prescription"
-    integrative_care_plan = "integrative_care_plan"
-
-
-class NetworkChoice(enum.StrEnum):
-    in_ = "in"
-    out = "out"
-
-
-class InjuryChoice(enum.StrEnum):
-    none = "none"
-    auto = "auto"
-    work = "work"
-
-
-_REFERRAL_PB = {
-    ReferralChoice.none: pb.REFERRAL_KIND_NONE,
-    ReferralChoice.physician_referral: pb.REFERRAL_KIND_PHYSICIAN_REFERRAL,
-    ReferralChoice.prescription: pb.REFERRAL_KIND_PRESCRIPTION,
-    ReferralChoice.integrative_care_plan: pb.REFERRAL_KIND_INTEGRATIVE_CARE_PLAN,
-}
-_NETWORK_PB = {NetworkChoice.in_: pb.NETWORK_IN, NetworkChoice.out: pb.NETWORK_OUT}
-_INJURY_PB = {
-    InjuryChoice.none: pb.INJURY_NONE,
-    InjuryChoice.auto: pb.INJURY_AUTO_ACCIDENT,
-    InjuryChoice.work: pb.INJURY_WORK,
-}
 
 
 def parse_day(value: object) -> datetime:
@@ -118,11 +86,11 @@ SessionTypeOpt = Annotated[
 ]
 MinutesOpt = Annotated[int, typer.Option("--minutes", help="Session length in minutes (1 to 240).")]
 ReferralOpt = Annotated[
-    ReferralChoice,
+    ReferralKind,
     typer.Option(
         "--referral",
-        parser=choice_parser(ReferralChoice),
-        metavar=choice_metavar(ReferralChoice),
+        parser=choice_parser(ReferralKind),
+        metavar=choice_metavar(ReferralKind),
         help="Referral or prescription the client holds.",
     ),
 ]
@@ -140,20 +108,20 @@ DiagnosisOpt = Annotated[
     typer.Option("--diagnosis", help="ICD-10-CM diagnosis code, e.g. M54.50; repeat for more."),
 ]
 NetworkOpt = Annotated[
-    NetworkChoice,
+    Network,
     typer.Option(
         "--network",
-        parser=choice_parser(NetworkChoice),
-        metavar=choice_metavar(NetworkChoice),
+        parser=choice_parser(Network),
+        metavar=choice_metavar(Network),
         help="The clinic's network status.",
     ),
 ]
 InjuryOpt = Annotated[
-    InjuryChoice,
+    Injury,
     typer.Option(
         "--injury",
-        parser=choice_parser(InjuryChoice),
-        metavar=choice_metavar(InjuryChoice),
+        parser=choice_parser(Injury),
+        metavar=choice_metavar(Injury),
         help="Injury context.",
     ),
 ]
@@ -194,12 +162,12 @@ def session_details(
     plan: str,
     session_type: str,
     minutes: int,
-    referral: ReferralChoice,
+    referral: ReferralKind,
     referral_date: datetime | None,
     diagnosis: list[str] | None,
     day: date | None,
-    network: NetworkChoice,
-    injury: InjuryChoice,
+    network: Network,
+    injury: Injury,
     deductible_met: str,
     oop_met: str,
     visits_used: int,
@@ -210,21 +178,21 @@ def session_details(
         plan_id=plan,
         session_type=session_type,
         minutes=minutes,
-        referral=pb.Referral(kind=_REFERRAL_PB[referral]),
+        referral=pb.Referral(kind=wire.REFERRAL_KINDS[referral]),
         diagnosis_codes=list(diagnosis or []),
-        network=_NETWORK_PB[network],
-        injury=_INJURY_PB[injury],
+        network=wire.NETWORKS[network],
+        injury=wire.INJURIES[injury],
         accumulators=pb.Accumulators(
-            deductible_met=money_to_proto(dollars(deductible_met, "--deductible-met")),
-            out_of_pocket_met=money_to_proto(dollars(oop_met, "--oop-met")),
+            deductible_met=wire.money_to_proto(dollars(deductible_met, "--deductible-met")),
+            out_of_pocket_met=wire.money_to_proto(dollars(oop_met, "--oop-met")),
             visits_used=visits_used,
         ),
         prior_authorization_on_file=prior_auth_on_file,
     )
     if referral_date is not None:
-        details.referral.issue_date.CopyFrom(date_to_proto(referral_date.date()))
+        details.referral.issue_date.CopyFrom(wire.date_to_proto(referral_date.date()))
     if day is not None:
-        details.date_of_service.CopyFrom(date_to_proto(day))
+        details.date_of_service.CopyFrom(wire.date_to_proto(day))
     return details
 
 
@@ -315,7 +283,7 @@ def fail_with_rpc_error(exc: grpc.RpcError, target: str) -> NoReturn:
         err_console.print(f"error: the service at {target} did not answer in time")
         raise typer.Exit(EXIT_REFUSED)
     status = rpc_status.from_call(call) if call is not None else None
-    details: dict[str, Any] = details_of(status) if status is not None else {}
+    details: dict[str, Any] = dict(wire.details_of(status)) if status is not None else {}
     bad = details.get("BadRequest")
     if bad is not None and bad.field_violations:
         count = len(bad.field_violations)

@@ -15,11 +15,10 @@ from typing import Annotated
 import typer
 from massage_estimator.v1 import estimator_pb2 as pb
 
-from service.api.convert import date_to_proto
+from service import wire
 from service.cli import common, config
-from service.cli.batch import money_text
-from service.domain.model import Clinic
-from service.domain.money import parse_dollars
+from service.domain.model import Clinic, Injury, Network, ReferralKind
+from service.domain.money import Cents
 from service.gfe import Client, GfeError, ServiceLine, build_estimate, render_html, render_pdf
 from service.gfe.document import unprintable, usd
 
@@ -27,8 +26,7 @@ SELF_PAY = "self-pay"
 
 
 def _day(value: pb.Estimate) -> date:
-    d = value.date_of_service
-    return date(d.year, d.month, d.day)
+    return wire.date_of(value.date_of_service)
 
 
 def load_clinic(path: Path) -> Clinic:
@@ -63,7 +61,7 @@ def service_lines(
                 diagnosis_codes=tuple(diagnosis),
                 cpt_code=cpt,
                 units=est.billed_units,
-                charge=parse_dollars(money_text(est.patient_pays)),
+                charge=wire.cents_from_money(est.patient_pays),
             )
         )
     return lines
@@ -166,19 +164,19 @@ def gfe(
         plan=SELF_PAY,
         session_type=session_type,
         minutes=minutes,
-        referral=common.ReferralChoice.none,
+        referral=ReferralKind.NONE,
         referral_date=None,
         diagnosis=diagnosis,
         day=start if sessions == 1 else None,
-        network=common.NetworkChoice.in_,
-        injury=common.InjuryChoice.none,
+        network=Network.IN,
+        injury=Injury.NONE,
         deductible_met="0",
         oop_met="0",
         visits_used=0,
         prior_auth_on_file=False,
     )
     estimates: list[pb.Estimate]
-    expected_total: str | None = None
+    expected_total: Cents | None = None
     if sessions == 1:
         single = pb.EstimateSessionRequest(session=details)
         one: pb.EstimateSessionResponse = common.call_service(
@@ -189,14 +187,14 @@ def gfe(
         planned = pb.EstimateTreatmentPlanRequest(
             session=details,
             recurrence=pb.Recurrence(
-                start_date=date_to_proto(start), session_count=sessions, every_days=every_days
+                start_date=wire.date_to_proto(start), session_count=sessions, every_days=every_days
             ),
         )
         many: pb.EstimateTreatmentPlanResponse = common.call_service(
             target, lambda stub: stub.EstimateTreatmentPlan(planned, timeout=timeout), config_file
         )
         estimates = list(many.sessions)
-        expected_total = money_text(many.total_patient_pays)
+        expected_total = wire.cents_from_money(many.total_patient_pays)
     try:
         lines = service_lines(estimates, clinic, list(diagnosis or []))
         document = build_estimate(
@@ -208,9 +206,9 @@ def gfe(
             lines=lines,
             every_days=every_days if sessions > 1 else None,
         )
-        if expected_total is not None and parse_dollars(expected_total) != document.total:
+        if expected_total is not None and expected_total != document.total:
             raise GfeError(
-                f"the service's total ${expected_total} differs from the sum of its sessions "
+                f"the service's total {usd(expected_total)} differs from the sum of its sessions "
                 f"{usd(document.total)}"
             )
     except GfeError as exc:

@@ -8,8 +8,9 @@ from typing import Annotated
 import typer
 from massage_estimator.v1 import estimator_pb2 as pb
 
-from service.api.convert import date_to_proto
+from service import wire
 from service.cli import common, render
+from service.domain.model import Injury, Network, ReferralKind
 
 
 def plan(
@@ -29,11 +30,11 @@ def plan(
             help="Date of the first session (YYYY-MM-DD); default today.",
         ),
     ] = None,
-    referral: common.ReferralOpt = common.ReferralChoice.none,
+    referral: common.ReferralOpt = ReferralKind.NONE,
     referral_date: common.ReferralDateOpt = None,
     diagnosis: common.DiagnosisOpt = None,
-    network: common.NetworkOpt = common.NetworkChoice.in_,
-    injury: common.InjuryOpt = common.InjuryChoice.none,
+    network: common.NetworkOpt = Network.IN,
+    injury: common.InjuryOpt = Injury.NONE,
     deductible_met: common.DeductibleMetOpt = "0",
     oop_met: common.OopMetOpt = "0",
     visits_used: common.VisitsUsedOpt = 0,
@@ -75,7 +76,7 @@ def plan(
     request = pb.EstimateTreatmentPlanRequest(
         session=details,
         recurrence=pb.Recurrence(
-            start_date=date_to_proto(start), session_count=sessions, every_days=every_days
+            start_date=wire.date_to_proto(start), session_count=sessions, every_days=every_days
         ),
     )
     response: pb.EstimateTreatmentPlanResponse = common.call_service(

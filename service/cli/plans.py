@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import difflib
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Annotated
 
 import typer
 from google.type import date_pb2
 from massage_estimator.v1 import payer_rules_pb2 as rpb
 
+from service import wire
 from service.cli import common, render
 from service.cli.rules import add_row, call_rules, effective, print_table, table, when
 
 
 def day_before(value: date_pb2.Date) -> str:
-    return (date(value.year, value.month, value.day) - timedelta(days=1)).isoformat()
+    return (wire.date_of(value) - timedelta(days=1)).isoformat()
 
 
 def plans(

@@ -9,6 +9,7 @@ import typer
 from massage_estimator.v1 import estimator_pb2 as pb
 
 from service.cli import common, render
+from service.domain.model import Injury, Network, ReferralKind
 
 
 def quote(
@@ -24,11 +25,11 @@ def quote(
             help="Date of service (YYYY-MM-DD); default today.",
         ),
     ] = None,
-    referral: common.ReferralOpt = common.ReferralChoice.none,
+    referral: common.ReferralOpt = ReferralKind.NONE,
     referral_date: common.ReferralDateOpt = None,
     diagnosis: common.DiagnosisOpt = None,
-    network: common.NetworkOpt = common.NetworkChoice.in_,
-    injury: common.InjuryOpt = common.InjuryChoice.none,
+    network: common.NetworkOpt = Network.IN,
+    injury: common.InjuryOpt = Injury.NONE,
     deductible_met: common.DeductibleMetOpt = "0",
     oop_met: common.OopMetOpt = "0",
     visits_used: common.VisitsUsedOpt = 0,

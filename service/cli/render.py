@@ -5,15 +5,15 @@ from __future__ import annotations
 import shutil
 from collections.abc import Sequence
 
-from google.type import date_pb2, money_pb2
+from google.type import money_pb2
 from massage_estimator.v1 import estimator_pb2 as pb
 from rich import box
 from rich.console import Console
 from rich.measure import Measurement
 from rich.table import Table
 
-from service.api.convert import cents_from_money
-from service.domain.money import format_usd
+from service.domain.money import dollars_str, format_usd
+from service.wire import cents_from_money, date_text
 
 
 def terminal_width() -> int:
@@ -91,13 +91,17 @@ def _print_table(t: Table, hide_first: Sequence[str] = ()) -> None:
 
 
 def usd(value: money_pb2.Money) -> str:
+    """$1,234.56 (a fraction of a cent is a ValueError, never rounded)."""
     return format_usd(cents_from_money(value))
 
 
-def day(value: date_pb2.Date) -> str:
-    if value.year == 0:
-        return "-"
-    return f"{value.year:04d}-{value.month:02d}-{value.day:02d}"
+def money_text(value: money_pb2.Money) -> str:
+    """1234.56, without the dollar sign, for files and JSON (a fraction of a cent is a
+    ValueError, never rounded)."""
+    return dollars_str(cents_from_money(value))
+
+
+day = date_text
 
 
 def _enum_label(enum_type: object, number: int, prefix: str) -> str:

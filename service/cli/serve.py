@@ -13,7 +13,6 @@ from typing import Annotated, Any
 import typer
 from pydantic import ValidationError
 
-from service.api.server import BindError
 from service.settings import Settings
 
 log = logging.getLogger("service.cli.serve")
@@ -73,7 +72,7 @@ def serve(
 
     try:
         running = application.start(settings)
-    except BindError as exc:
+    except application.BindError as exc:
         log.error("%s", exc)
         raise typer.Exit(1) from None
     except Exception as exc:  # a bad rule file or database: say what, not a traceback

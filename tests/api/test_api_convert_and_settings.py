@@ -10,6 +10,7 @@ from google.protobuf import timestamp_pb2
 from google.type import date_pb2, money_pb2
 from pydantic import ValidationError
 
+from service import wire
 from service.api import convert
 from service.domain.errors import FieldViolation
 from service.settings import DEFAULT_DATABASE_PATH, DEFAULT_RULES_DIR, Settings
@@ -26,9 +27,9 @@ from service.settings import DEFAULT_DATABASE_PATH, DEFAULT_RULES_DIR, Settings
     ],
 )
 def test_money_to_proto_is_usd_units_and_nanos(cents: int, units: int, nanos: int) -> None:
-    money = convert.money_to_proto(cents)
+    money = wire.money_to_proto(cents)
     assert (money.currency_code, money.units, money.nanos) == ("USD", units, nanos)
-    assert convert.cents_from_money(money) == cents
+    assert wire.cents_from_money(money) == cents
 
 
 @pytest.mark.parametrize(

@@ -20,8 +20,8 @@ import pytest
 from massage_estimator.v1 import estimator_pb2 as pb
 from massage_estimator.v1 import estimator_pb2_grpc as pb_grpc
 
-from service.api.convert import cents_from_money, date_to_proto, money_to_proto
 from service.domain.money import dollars_str
+from service.wire import cents_from_money, date_to_proto, money_to_proto
 from tests.cli.terminal import run_on_pty
 
 REPO = Path(__file__).resolve().parents[2]

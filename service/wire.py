@@ -1,0 +1,160 @@
+"""The API's shared vocabulary: what the client commands and the server both need to speak it.
+
+Money (google.type.Money in USD, whole cents), calendar dates (google.type.Date), the tables
+between the domain's enums and the proto enum numbers, google.rpc status details, and the
+host:port form of an address. The CLI's client commands import this module, never the server's
+adapter (service.api), so a client and the server cannot disagree on what a field means.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from typing import TypeVar
+
+from google.protobuf import any_pb2
+from google.protobuf.message import Message
+from google.rpc import error_details_pb2, status_pb2
+from google.type import date_pb2, money_pb2
+from massage_estimator.v1 import estimator_pb2 as pb
+
+from service.domain import model
+from service.domain.money import Cents
+
+CURRENCY = "USD"
+NANOS_PER_CENT = 10_000_000
+
+E = TypeVar("E")
+
+# --------------------------------------------------------------------------- enums
+# Domain value -> proto number. The server reads UNSPECIFIED (0) as the documented default of
+# each request enum (see estimator.proto and `inbound`).
+
+REFERRAL_KINDS: Mapping[model.ReferralKind, pb.ReferralKind] = {
+    model.ReferralKind.NONE: pb.REFERRAL_KIND_NONE,
+    model.ReferralKind.PHYSICIAN_REFERRAL: pb.REFERRAL_KIND_PHYSICIAN_REFERRAL,
+    model.ReferralKind.PRESCRIPTION: pb.REFERRAL_KIND_PRESCRIPTION,
+    model.ReferralKind.INTEGRATIVE_CARE_PLAN: pb.REFERRAL_KIND_INTEGRATIVE_CARE_PLAN,
+}
+NETWORKS: Mapping[model.Network, pb.Network] = {
+    model.Network.IN: pb.NETWORK_IN,
+    model.Network.OUT: pb.NETWORK_OUT,
+}
+INJURIES: Mapping[model.Injury, pb.Injury] = {
+    model.Injury.NONE: pb.INJURY_NONE,
+    model.Injury.AUTO: pb.INJURY_AUTO_ACCIDENT,
+    model.Injury.WORK: pb.INJURY_WORK,
+}
+COVERAGE_BASES: Mapping[model.CoverageBasis, pb.CoverageBasis] = {
+    model.CoverageBasis.SELF_PAY: pb.COVERAGE_BASIS_SELF_PAY,
+    model.CoverageBasis.MEDICAL_NECESSITY: pb.COVERAGE_BASIS_MEDICAL_NECESSITY,
+    model.CoverageBasis.INTEGRATIVE_CARE_PROGRAM: pb.COVERAGE_BASIS_INTEGRATIVE_CARE_PROGRAM,
+    model.CoverageBasis.SUPPLEMENTAL_BENEFIT: pb.COVERAGE_BASIS_SUPPLEMENTAL_BENEFIT,
+}
+UNIT_METHODS: Mapping[model.UnitMethod, pb.UnitMethod] = {
+    model.UnitMethod.CMS_8_MINUTE: pb.UNIT_METHOD_CMS_8_MINUTE,
+    model.UnitMethod.AMA_PER_CODE: pb.UNIT_METHOD_AMA_PER_CODE,
+    model.UnitMethod.PER_VISIT_FLAT: pb.UNIT_METHOD_PER_VISIT_FLAT,
+}
+LINE_ITEM_KINDS: Mapping[model.LineItemKind, pb.LineItemKind] = {
+    model.LineItemKind.ALLOWED: pb.LINE_ITEM_KIND_ALLOWED,
+    model.LineItemKind.COPAY: pb.LINE_ITEM_KIND_COPAY,
+    model.LineItemKind.DEDUCTIBLE: pb.LINE_ITEM_KIND_DEDUCTIBLE,
+    model.LineItemKind.COINSURANCE: pb.LINE_ITEM_KIND_COINSURANCE,
+    model.LineItemKind.PLAN_PAYMENT: pb.LINE_ITEM_KIND_PLAN_PAYMENT,
+    model.LineItemKind.NOT_COVERED: pb.LINE_ITEM_KIND_NOT_COVERED,
+    model.LineItemKind.BALANCE_BILLING: pb.LINE_ITEM_KIND_BALANCE_BILLING,
+}
+
+
+def inbound(table: Mapping[E, int], unspecified: E) -> dict[int, E]:
+    """Proto number -> domain value for a request enum, UNSPECIFIED (0) meaning `unspecified`."""
+    return {0: unspecified, **{number: value for value, number in table.items()}}
+
+
+# --------------------------------------------------------------------------- money
+
+
+def money_to_proto(cents: Cents) -> money_pb2.Money:
+    """USD Money for an amount in cents; units and nanos carry the same sign."""
+    sign = -1 if cents < 0 else 1
+    units, rest = divmod(abs(cents), 100)
+    return money_pb2.Money(
+        currency_code=CURRENCY, units=sign * units, nanos=sign * rest * NANOS_PER_CENT
+    )
+
+
+def cents_from_money(value: money_pb2.Money) -> Cents:
+    """The cents of a Money in whole cents, in integers only (nanos truncate toward zero like
+    units do, so -$1.50 is units -1, nanos -500000000). A fraction of a cent is a ValueError:
+    an amount is never rounded on its way through."""
+    units, nanos = int(value.units), int(value.nanos)
+    if nanos % NANOS_PER_CENT:
+        raise ValueError(f"amount {units}.{abs(nanos):09d} is not whole cents")
+    nano_cents = abs(nanos) // NANOS_PER_CENT
+    return units * 100 + (-nano_cents if nanos < 0 else nano_cents)
+
+
+# --------------------------------------------------------------------------- dates
+
+
+def date_to_proto(value: date) -> date_pb2.Date:
+    return date_pb2.Date(year=value.year, month=value.month, day=value.day)
+
+
+def date_of(value: date_pb2.Date) -> date:
+    """A full calendar date the service sent (ValueError for a partial or impossible one)."""
+    return date(value.year, value.month, value.day)
+
+
+def date_text(value: date_pb2.Date) -> str:
+    """YYYY-MM-DD, or "-" for an unset date."""
+    if value.year == 0:
+        return "-"
+    return f"{value.year:04d}-{value.month:02d}-{value.day:02d}"
+
+
+# --------------------------------------------------------------------------- status details
+
+DETAIL_TYPES: tuple[type[Message], ...] = (
+    error_details_pb2.BadRequest,
+    error_details_pb2.ErrorInfo,
+    error_details_pb2.ResourceInfo,
+    error_details_pb2.PreconditionFailure,
+)
+"""The google.rpc detail messages the service sends (and clients read)."""
+
+
+def pack(message: Message) -> any_pb2.Any:
+    packed = any_pb2.Any()
+    packed.Pack(message)
+    return packed
+
+
+def status(code: int, message: str, *details: Message) -> status_pb2.Status:
+    """A google.rpc.Status carrying `details`."""
+    return status_pb2.Status(code=code, message=message, details=[pack(d) for d in details])
+
+
+def details_of(value: status_pb2.Status) -> dict[str, Message]:
+    """The known detail messages of a status, keyed by their type name ("BadRequest")."""
+    found: dict[str, Message] = {}
+    for detail in value.details:
+        for cls in DETAIL_TYPES:
+            if detail.Is(cls.DESCRIPTOR):
+                msg = cls()
+                detail.Unpack(msg)
+                found[cls.DESCRIPTOR.name] = msg
+    return found
+
+
+# --------------------------------------------------------------------------- addresses
+
+
+def bracketed(host: str) -> str:
+    """An IPv6 literal in brackets ("[::1]"), as host:port needs it; other hosts unchanged."""
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
+
+
+def host_port(host: str, port: int) -> str:
+    return f"{bracketed(host)}:{port}"
