@@ -8,7 +8,7 @@ GEN    := gen/python/.stamp
 PROTOS := $(shell find protos -name '*.proto')
 PORT   ?= 50051
 
-.PHONY: serve test lint typecheck check gen clean
+.PHONY: serve test lint typecheck precommit check gen clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,12 +32,18 @@ serve: $(GEN)
 test: $(GEN)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+## ruff, ruff format and the import contracts (pyproject.toml [tool.importlinter]).
 lint: $(GEN)
 	$(BIN)/ruff check service tests scripts
 	$(BIN)/ruff format --check service tests scripts
+	$(BIN)/lint-imports --no-logo
 
 typecheck: $(GEN)
 	$(BIN)/mypy service tests scripts
+
+## Every pre-commit hook on every file, as CI runs them (.pre-commit-config.yaml).
+precommit: $(GEN)
+	$(BIN)/pre-commit run --all-files --show-diff-on-failure
 
 check: lint typecheck test
 

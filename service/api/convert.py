@@ -24,11 +24,10 @@ from service import wire
 from service.domain import model
 from service.domain.errors import FieldViolation, InvalidRequestError
 from service.domain.money import Cents
+from service.domain.validation import recurrence_violations
 from service.wire import CURRENCY, NANOS_PER_CENT, cents_from_money, date_to_proto, money_to_proto
 
 E = TypeVar("E")
-MAX_PLAN_SESSIONS = 366
-MAX_EVERY_DAYS = 365
 
 # --------------------------------------------------------------------------- enums
 
@@ -147,6 +146,7 @@ def session_from_proto(
     session: pb.SessionDetails,
     prefix: str,
     *,
+    scheduled: bool = False,
     date_of_service: date | None = None,
 ) -> tuple[model.SessionRequest, list[FieldViolation]]:
     """SessionDetails -> SessionRequest plus the wire-level violations, paths under `prefix`.
@@ -154,16 +154,16 @@ def session_from_proto(
     A field that cannot be converted gets a placeholder (its default, or for dates the other
     date or today) so the caller can still run the domain's own checks and report every bad
     field at once; the request must never be priced while violations remain.
-    `date_of_service` is given by treatment plans (whose session leaves it unset); single
-    sessions must carry it.
+    A `scheduled` session (a treatment plan's) takes `date_of_service` from the schedule,
+    None when the schedule is unusable; a single session must carry its own.
     """
     out: list[FieldViolation] = []
-    if date_of_service is None:
+    if scheduled:
+        dos = date_of_service
+    else:
         dos = date_from_proto(
             session.date_of_service, prefix + "date_of_service", out, required=True
         )
-    else:
-        dos = date_of_service
     kind = _enum_in(
         session.referral.kind, _REFERRAL_IN, prefix + "referral.kind", "ReferralKind", out
     )
@@ -199,61 +199,36 @@ def session_from_proto(
     return request, out
 
 
-def schedule_from_proto(request: pb.EstimateTreatmentPlanRequest) -> list[date]:
-    """The dates of a treatment plan: explicit (ascending) or a recurrence, 1 to 366 of them."""
-    out: list[FieldViolation] = []
+def schedule_from_proto(
+    request: pb.EstimateTreatmentPlanRequest, out: list[FieldViolation]
+) -> list[date | None] | None:
+    """The dates of a treatment plan as sent (violations go to `out`): explicit dates, None
+    for one that is not a date (the domain checks their number and order), or those of a
+    recurrence (the domain checks its count and spacing first). None when there is no
+    usable schedule."""
     which = request.WhichOneof("schedule")
-    dates: list[date] = []
     if which is None:
-        raise InvalidRequestError([FieldViolation("schedule", "set either dates or recurrence")])
+        out.append(FieldViolation("schedule", "set either dates or recurrence"))
+        return None
     if which == "dates":
-        given = request.dates.dates
-        if not 1 <= len(given) <= MAX_PLAN_SESSIONS:
-            out.append(
-                FieldViolation(
-                    "dates.dates", f"must hold 1 to {MAX_PLAN_SESSIONS} dates, not {len(given)}"
-                )
-            )
-        else:
-            for i, value in enumerate(given):
-                day = date_from_proto(value, f"dates.dates[{i}]", out, required=True)
-                if day is None:
-                    continue
-                if dates and day <= dates[-1]:
-                    out.append(
-                        FieldViolation(
-                            f"dates.dates[{i}]",
-                            f"{day.isoformat()} must be after the previous date "
-                            f"{dates[-1].isoformat()} (dates ascending, no repeats)",
-                        )
-                    )
-                dates.append(day)
-    else:
-        rec = request.recurrence
-        start = date_from_proto(rec.start_date, "recurrence.start_date", out, required=True)
-        if not 1 <= rec.session_count <= MAX_PLAN_SESSIONS:
-            out.append(
-                FieldViolation(
-                    "recurrence.session_count",
-                    f"must be 1 to {MAX_PLAN_SESSIONS}, not {rec.session_count}",
-                )
-            )
-        if not 1 <= rec.every_days <= MAX_EVERY_DAYS:
-            out.append(
-                FieldViolation(
-                    "recurrence.every_days", f"must be 1 to {MAX_EVERY_DAYS}, not {rec.every_days}"
-                )
-            )
-        if start is not None and not out:
-            try:
-                dates = [
-                    start + timedelta(days=i * rec.every_days) for i in range(rec.session_count)
-                ]
-            except OverflowError:
-                out.append(FieldViolation("recurrence", "the schedule runs past the year 9999"))
-    if out:
-        raise InvalidRequestError(out)
-    return dates
+        return [
+            date_from_proto(value, f"dates.dates[{i}]", out, required=True)
+            for i, value in enumerate(request.dates.dates)
+        ]
+    rec = request.recurrence
+    start = date_from_proto(rec.start_date, "recurrence.start_date", out, required=True)
+    bad = [
+        FieldViolation("recurrence." + v.field, v.description)
+        for v in recurrence_violations(rec.session_count, rec.every_days)
+    ]
+    out.extend(bad)
+    if start is None or bad:
+        return None
+    try:
+        return [start + timedelta(days=i * rec.every_days) for i in range(rec.session_count)]
+    except OverflowError:
+        out.append(FieldViolation("recurrence", "the schedule runs past the year 9999"))
+        return None
 
 
 def rules_as_of_from_proto(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
-from typing import Protocol
+from typing import NoReturn, Protocol
 
 import grpc
 from massage_estimator.v1 import estimator_pb2 as pb
@@ -20,7 +20,6 @@ from service.api import convert
 from service.api.errors import abort, status_for_logged
 from service.domain import model
 from service.domain.errors import FieldViolation, InvalidRequestError
-from service.domain.validation import session_violations
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["EstimatorService"].full_name
 
@@ -28,8 +27,11 @@ SERVICE_NAME = pb.DESCRIPTOR.services_by_name["EstimatorService"].full_name
 class QuoterLike(Protocol):
     """What the servicer needs of service.domain.quoting.Quoter."""
 
-    @property
-    def clinic(self) -> model.Clinic: ...
+    def violations(self, request: model.SessionRequest) -> list[FieldViolation]: ...
+
+    def plan_violations(
+        self, template: model.SessionRequest, dates: Sequence[date | None] | None
+    ) -> list[FieldViolation]: ...
 
     def estimate(
         self, request: model.SessionRequest, as_of: datetime | None = None
@@ -67,33 +69,20 @@ class EstimatorServicer(pb_grpc.EstimatorServiceServicer):
     def _estimate_one(
         self, session: pb.SessionDetails, prefix: str, as_of: datetime | None
     ) -> model.Estimate:
-        req, violations = self._parse_session(session, prefix)
-        if violations:
-            raise InvalidRequestError(violations)
+        """Parse and price one session; every bad field of it is named under `prefix`."""
+        req = self.parse_session(session, prefix)
         try:
             return self._quoter.estimate(req, as_of)
         except InvalidRequestError as exc:
             raise exc.prefixed(prefix) from None
 
-    def _parse_session(
-        self,
-        session: pb.SessionDetails,
-        prefix: str,
-        date_of_service: date | None = None,
-        *,
-        check_domain: bool = False,
-    ) -> tuple[model.SessionRequest, list[FieldViolation]]:
-        """The request and every violation in it: wire-level ones (dates, money, enums) and,
-        when there are any, the domain's own checks too, so one answer lists every bad field."""
-        req, violations = convert.session_from_proto(
-            session, prefix, date_of_service=date_of_service
-        )
-        if violations or check_domain:
-            flagged = {v.field for v in violations}
-            for v in session_violations(req, self._quoter.clinic):
-                if prefix + v.field not in flagged:
-                    violations.append(FieldViolation(prefix + v.field, v.description))
-        return req, violations
+    def parse_session(self, session: pb.SessionDetails, prefix: str) -> model.SessionRequest:
+        """The request a session describes; when the wire format already has bad fields, the
+        domain's checks are added (so one answer lists every bad field) and it is refused."""
+        req, violations = convert.session_from_proto(session, prefix)
+        if violations:
+            _refuse(violations, [(prefix, self._quoter.violations(req))])
+        return req
 
     # ------------------------------------------------------------------ treatment plan
 
@@ -117,35 +106,28 @@ class EstimatorServicer(pb_grpc.EstimatorServiceServicer):
                     "gives the date of every session",
                 )
             )
-        dates: list[date] = []
+        dates = convert.schedule_from_proto(request, violations)
         as_of: datetime | None = None
-        try:
-            dates = convert.schedule_from_proto(request)
-        except InvalidRequestError as exc:
-            violations.extend(exc.violations)
         try:
             as_of = convert.rules_as_of_from_proto(
                 request.HasField("rules_as_of"), request.rules_as_of, "rules_as_of"
             )
         except InvalidRequestError as exc:
             violations.extend(exc.violations)
-        template, session_violations_ = self._parse_session(
-            request.session,
-            "session.",
-            date_of_service=dates[0] if dates else None,
-            check_domain=bool(violations),
+        first = next((d for d in dates or () if d is not None), None)
+        template, found = convert.session_from_proto(
+            request.session, "session.", scheduled=True, date_of_service=first
         )
-        if not dates:  # the schedule is bad: the session's date placeholder is not checked
-            session_violations_ = [
-                v for v in session_violations_ if v.field != "session.date_of_service"
-            ]
-        violations.extend(session_violations_)
+        violations.extend(found)
+        explicit = request.WhichOneof("schedule") == "dates"
         if violations:
-            raise InvalidRequestError(violations)
+            domain = self._quoter.plan_violations(template, dates if explicit else None)
+            _refuse(violations, _plan_paths(domain))
+        assert dates is not None and None not in dates  # no violations: every date was read
         try:
-            plan = self._quoter.treatment_plan(template, dates, as_of)
+            plan = self._quoter.treatment_plan(template, [d for d in dates if d], as_of)
         except InvalidRequestError as exc:
-            raise exc.prefixed("session.") from None
+            raise InvalidRequestError(_prefixed(_plan_paths(exc.violations))) from None
         return convert.treatment_plan_to_proto(plan)
 
     # ------------------------------------------------------------------ batch
@@ -180,3 +162,26 @@ class EstimatorServicer(pb_grpc.EstimatorServiceServicer):
                 result.estimate.CopyFrom(convert.estimate_to_proto(estimate))
                 response.succeeded_count += 1
         return response
+
+
+def _plan_paths(
+    violations: Sequence[FieldViolation],
+) -> list[tuple[str, list[FieldViolation]]]:
+    """The request paths of a treatment plan's domain violations: its dates are the request's
+    explicit dates ("dates.dates[1]"), everything else is its session ("session.minutes")."""
+    dates = [v for v in violations if v.field.split("[", 1)[0] == "dates"]
+    session = [v for v in violations if v not in dates]
+    return [("dates.", dates), ("session.", session)]
+
+
+def _prefixed(groups: Sequence[tuple[str, Sequence[FieldViolation]]]) -> list[FieldViolation]:
+    return [FieldViolation(prefix + v.field, v.description) for prefix, vs in groups for v in vs]
+
+
+def _refuse(
+    wire: list[FieldViolation], domain: Sequence[tuple[str, Sequence[FieldViolation]]]
+) -> NoReturn:
+    """Refuse a request with what could not be parsed plus the domain's findings on the
+    fields that could (a field is named once, by the wire-level problem)."""
+    flagged = {v.field for v in wire}
+    raise InvalidRequestError(wire + [v for v in _prefixed(domain) if v.field not in flagged])

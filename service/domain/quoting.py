@@ -27,9 +27,7 @@ from service.domain.model import (
     SessionRequest,
     TreatmentPlanEstimate,
 )
-from service.domain.validation import validate_session
-
-MAX_PLAN_SESSIONS = 366
+from service.domain.validation import schedule_violations, session_violations
 
 
 class Quoter:
@@ -48,8 +46,25 @@ class Quoter:
         keeps the index it started with (callers serialise rebuilds, see IndexRefresher)."""
         self._index = index
 
+    def violations(self, request: SessionRequest) -> list[FieldViolation]:
+        """Everything wrong with one session, field by field: the one check every quote gets
+        (transports add what they could not parse, and ask for this only then)."""
+        return session_violations(request, self.clinic)
+
+    def plan_violations(
+        self, template: SessionRequest, dates: Sequence[date | None] | None
+    ) -> list[FieldViolation]:
+        """Everything wrong with a treatment plan: its dates ("dates", "dates[i]"; None when
+        the transport found the schedule unusable) and its session, dated by the first date."""
+        found = schedule_violations(dates) if dates is not None else []
+        first = next((d for d in dates or () if d is not None), None)
+        session = (
+            template if first is None else dataclasses.replace(template, date_of_service=first)
+        )
+        return found + self.violations(session)
+
     def estimate(self, request: SessionRequest, as_of: datetime | None = None) -> Estimate:
-        validate_session(request, self.clinic)
+        _raise_if_any(self.violations(request))
         return self._estimate(self._index, request, as_of)
 
     def _estimate(
@@ -64,28 +79,7 @@ class Quoter:
         self, template: SessionRequest, dates: Sequence[date], as_of: datetime | None = None
     ) -> TreatmentPlanEstimate:
         """Price `template` on each date, carrying accumulators forward (docs/cost-rules.md §6)."""
-        if not dates:
-            raise InvalidRequestError(
-                [FieldViolation("dates", "at least one session date is required")]
-            )
-        if len(dates) > MAX_PLAN_SESSIONS:
-            raise InvalidRequestError(
-                [FieldViolation("dates", f"at most {MAX_PLAN_SESSIONS} sessions, got {len(dates)}")]
-            )
-        for i in range(1, len(dates)):
-            if dates[i] <= dates[i - 1]:
-                raise InvalidRequestError(
-                    [
-                        FieldViolation(
-                            f"dates[{i}]",
-                            f"{dates[i].isoformat()} is not after {dates[i - 1].isoformat()}; "
-                            "dates must ascend without repeats",
-                        )
-                    ]
-                )
-        first = dataclasses.replace(template, date_of_service=dates[0])
-        validate_session(first, self.clinic)
-
+        _raise_if_any(self.plan_violations(template, dates))
         index = self._index  # one index for the whole plan, even if a publish lands meanwhile
         sessions: list[Estimate] = []
         acc = template.accumulators
@@ -122,3 +116,8 @@ class Quoter:
             total_allowed_amount=sum(e.allowed_amount for e in sessions),
             covered_session_count=sum(1 for e in sessions if e.covered),
         )
+
+
+def _raise_if_any(violations: list[FieldViolation]) -> None:
+    if violations:
+        raise InvalidRequestError(violations)

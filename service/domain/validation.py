@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Sequence
+from datetime import date
 
-from service.domain.errors import FieldViolation, InvalidRequestError
+from service.domain.errors import FieldViolation
 from service.domain.model import Clinic, ReferralKind, SessionRequest
 from service.domain.money import format_usd
 
@@ -15,6 +17,8 @@ MAX_MINUTES = 240
 # wire (int64 Money units, int32 visit counts) after a treatment plan adds to them.
 MAX_ACCUMULATED_CENTS = 100_000_000  # $1,000,000.00
 MAX_VISITS_USED = 10_000
+MAX_PLAN_SESSIONS = 366  # a year of daily sessions, leap years included
+MAX_EVERY_DAYS = 365
 
 # ICD-10-CM: a letter, a digit, a digit or letter; then optionally a dot and 1-4 characters.
 ICD10_PATTERN = re.compile(r"^[A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4})?$")
@@ -94,7 +98,40 @@ def session_violations(request: SessionRequest, clinic: Clinic) -> list[FieldVio
     return out
 
 
-def validate_session(request: SessionRequest, clinic: Clinic) -> None:
-    violations = session_violations(request, clinic)
-    if violations:
-        raise InvalidRequestError(violations)
+def schedule_violations(dates: Sequence[date | None]) -> list[FieldViolation]:
+    """What is wrong with a treatment plan's dates: 1 to MAX_PLAN_SESSIONS of them, ascending
+    without repeats. Fields are "dates" and "dates[i]"; a None entry (a date the transport
+    could not read) is skipped, and the next one is compared with the last good one."""
+    if not 1 <= len(dates) <= MAX_PLAN_SESSIONS:
+        return [
+            FieldViolation("dates", f"must hold 1 to {MAX_PLAN_SESSIONS} dates, not {len(dates)}")
+        ]
+    out: list[FieldViolation] = []
+    previous: date | None = None
+    for i, day in enumerate(dates):
+        if day is None:
+            continue
+        if previous is not None and day <= previous:
+            out.append(
+                FieldViolation(
+                    f"dates[{i}]",
+                    f"{day.isoformat()} must be after the previous date {previous.isoformat()} "
+                    "(dates ascending, no repeats)",
+                )
+            )
+        previous = day
+    return out
+
+
+def recurrence_violations(session_count: int, every_days: int) -> list[FieldViolation]:
+    """What is wrong with "`session_count` sessions, one every `every_days` days"."""
+    out: list[FieldViolation] = []
+    if not 1 <= session_count <= MAX_PLAN_SESSIONS:
+        out.append(
+            FieldViolation(
+                "session_count", f"must be 1 to {MAX_PLAN_SESSIONS}, not {session_count}"
+            )
+        )
+    if not 1 <= every_days <= MAX_EVERY_DAYS:
+        out.append(FieldViolation("every_days", f"must be 1 to {MAX_EVERY_DAYS}, not {every_days}"))
+    return out

@@ -16,6 +16,7 @@ from massage_estimator.v1 import estimator_pb2_grpc as pb_grpc
 from service.api.server import BindError, build_server
 from service.app import Application, start
 from service.domain import model
+from service.domain.quoting import Quoter
 from service.settings import Settings
 
 from .helpers import error_info, issue_example, rpc_error_status
@@ -114,12 +115,9 @@ def test_a_port_in_use_is_a_clear_bind_error(estimator_app: Application) -> None
         build_server(estimator_app.quoter, host="127.0.0.1", port=estimator_app.port)
 
 
-class _BrokenQuoter:
+class _BrokenQuoter(Quoter):
     """A quoter whose engine has a bug: the only way to make the real code raise an
     unexpected exception on purpose, to prove no traceback reaches the client."""
-
-    def __init__(self, clinic: model.Clinic) -> None:
-        self.clinic = clinic
 
     def estimate(
         self, request: model.SessionRequest, as_of: datetime | None = None
@@ -135,7 +133,11 @@ class _BrokenQuoter:
 def test_unexpected_errors_are_internal_without_detail(
     estimator_app: Application, caplog: pytest.LogCaptureFixture
 ) -> None:
-    server = build_server(_BrokenQuoter(estimator_app.quoter.clinic), host="127.0.0.1", port=0)
+    server = build_server(
+        _BrokenQuoter(estimator_app.quoter.index, estimator_app.quoter.clinic),
+        host="127.0.0.1",
+        port=0,
+    )
     server.mark_serving()
     try:
         with grpc.insecure_channel(server.target) as channel:
