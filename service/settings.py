@@ -78,14 +78,6 @@ class Settings(BaseSettings):
         return value.strip()
 
     @property
-    def bind_address(self) -> str:
-        """host:port as grpc wants it (an IPv6 literal needs brackets)."""
-        host = self.host
-        if ":" in host and not host.startswith("["):
-            host = f"[{host}]"
-        return f"{host}:{self.port}"
-
-    @property
     def sqlite_path(self) -> Path | None:
         """The database file when the store is SQLite on disk, else None."""
         prefix = "sqlite:///"

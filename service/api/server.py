@@ -7,7 +7,6 @@ a load balancer never routes a quote to a replica that cannot answer it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from concurrent import futures
 from dataclasses import dataclass
 
@@ -20,7 +19,9 @@ from massage_estimator.v1 import payer_rules_pb2_grpc as rpb_grpc
 from service.api.estimator import SERVICE_NAME, QuoterLike
 from service.api.payer_rules import SERVICE_NAME as PAYER_RULES_SERVICE_NAME
 from service.api.payer_rules import PayerRulesServicer
-from service.api.quotes import QuoteStore, QuotingServicer
+from service.api.quotes import QuotingServicer
+from service.usecases import QuoteService, RuleSetService
+from service.wire import bracketed, host_port
 
 log = logging.getLogger(__name__)
 
@@ -44,18 +45,13 @@ class GrpcServer:
 
     @property
     def address(self) -> str:
-        host = self.host
-        if ":" in host and not host.startswith("["):
-            host = f"[{host}]"
-        return f"{host}:{self.port}"
+        return host_port(self.host, self.port)
 
     @property
     def target(self) -> str:
         """An address a local client can dial (wildcard hosts become loopback)."""
         host = {"0.0.0.0": "127.0.0.1", "[::]": "[::1]", "::": "[::1]"}.get(self.host, self.host)
-        if ":" in host and not host.startswith("["):
-            host = f"[{host}]"
-        return f"{host}:{self.port}"
+        return host_port(host, self.port)
 
     def mark_serving(self) -> None:
         for name in SERVED_SERVICES:
@@ -77,26 +73,24 @@ def build_server(
     port: int,
     max_workers: int = 16,
     batch_max: int = 1000,
-    quotes: QuoteStore | None = None,
-    payer_rules: PayerRulesServicer | None = None,
-    catch_up: Callable[[], object] | None = None,
+    quotes: QuoteService | None = None,
+    rule_sets: RuleSetService | None = None,
 ) -> GrpcServer:
     """Create and start the server bound to host:port (port 0 picks a free one).
 
     Health stays NOT_SERVING until `mark_serving()`. Without `quotes`, save_quote requests
-    are refused; without `payer_rules`, PayerRulesService is not offered. `catch_up` brings
-    the index up to date with the store before a quote is saved.
+    are refused; without `rule_sets`, PayerRulesService is not offered.
     """
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="rpc"),
         options=[("grpc.so_reuseport", 0)],
     )
     pb_grpc.add_EstimatorServiceServicer_to_server(  # type: ignore[no-untyped-call]
-        QuotingServicer(quoter, batch_max=batch_max, quotes=quotes, catch_up=catch_up), server
+        QuotingServicer(quoter, batch_max=batch_max, quotes=quotes), server
     )
-    if payer_rules is not None:
+    if rule_sets is not None:
         rpb_grpc.add_PayerRulesServiceServicer_to_server(  # type: ignore[no-untyped-call]
-            payer_rules, server
+            PayerRulesServicer(rule_sets), server
         )
     health_servicer = health.HealthServicer(experimental_non_blocking=True)
     for name in SERVED_SERVICES:
@@ -106,7 +100,7 @@ def build_server(
         (SERVICE_NAME, PAYER_RULES_SERVICE_NAME, HEALTH_SERVICE_NAME, reflection.SERVICE_NAME),
         server,
     )
-    bind_host = f"[{host}]" if ":" in host and not host.startswith("[") else host
+    bind_host = bracketed(host)
     try:
         bound = server.add_insecure_port(f"{bind_host}:{port}")
     except RuntimeError as exc:  # grpc raises RuntimeError when it cannot bind

@@ -22,6 +22,27 @@ class _Entry:
     plan: PlanRules
 
 
+@dataclass(frozen=True)
+class ServedVersion:
+    """A version of a plan as the index serves it: `superseded_by` is the later version that
+    takes over part-way through its range (a mid-year change), from its effective_from."""
+
+    version: RuleSetVersion
+    superseded_by: RuleSetVersion | None = None
+
+
+@dataclass(frozen=True)
+class ServedPlan:
+    """A plan the index answers for, named as its latest version names it, with every
+    version of it by effective date."""
+
+    plan_id: str
+    plan_name: str
+    payer_id: str
+    payer_name: str
+    versions: tuple[ServedVersion, ...]
+
+
 class RuleIndex:
     """Plan id -> the versions that define it, ordered by effective date.
 
@@ -59,11 +80,34 @@ class RuleIndex:
     def plan_ids(self) -> list[str]:
         return sorted(self._entries)
 
-    def has_plan(self, plan_id: str) -> bool:
-        return plan_id in self._entries
-
     def entries(self, plan_id: str) -> tuple[_Entry, ...]:
         return self._entries.get(plan_id, ())
+
+    def served_plans(self, payer_id: str | None = None) -> list[ServedPlan]:
+        """The plans served (one payer's, when given), by plan id."""
+        out: list[ServedPlan] = []
+        for plan_id in self.plan_ids():
+            entries = sorted(
+                self._entries[plan_id],
+                key=lambda e: (e.version.effective_from, e.version.published_at),
+            )
+            latest = entries[-1]
+            if payer_id is not None and latest.version.payer_id != payer_id:
+                continue
+            versions = [e.version for e in entries]
+            out.append(
+                ServedPlan(
+                    plan_id=plan_id,
+                    plan_name=latest.plan.plan_name,
+                    payer_id=latest.version.payer_id,
+                    payer_name=latest.version.payer_name,
+                    versions=tuple(
+                        ServedVersion(v, _taking_over(v, versions[i + 1 :]))
+                        for i, v in enumerate(versions)
+                    ),
+                )
+            )
+        return out
 
     def resolve(
         self, plan_id: str, date_of_service: date, as_of: datetime | None = None
@@ -90,3 +134,14 @@ class RuleIndex:
             for e in sorted(known, key=lambda e: e.version.effective_from)
         )
         raise NoRuleVersionError(plan_id, date_of_service, f"published versions cover {ranges}")
+
+
+def _taking_over(version: RuleSetVersion, later: list[RuleSetVersion]) -> RuleSetVersion | None:
+    """The first of `later` (ordered by effective date) that starts inside `version`'s range
+    after it starts, i.e. ends it early."""
+    for other in later:
+        if other.effective_from > version.effective_from and (
+            version.effective_to is None or other.effective_from <= version.effective_to
+        ):
+            return other
+    return None

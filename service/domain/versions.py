@@ -81,7 +81,16 @@ class VersionLike(VersionIdentity, Protocol):
     def plans(self) -> Sequence[PlanLike]: ...
 
 
-def version_label(v: VersionLike) -> str:
+class VersionName(Protocol):
+    @property
+    def payer_id(self) -> str: ...
+
+    @property
+    def version(self) -> str: ...
+
+
+def version_label(v: VersionName) -> str:
+    """How people and problems name a version: "acme-health 2026.1"."""
     return f"{v.payer_id} {v.version}"
 
 
@@ -288,12 +297,15 @@ def _gap_warnings(
 def check_publish_batch(
     candidates: Sequence[VersionLike], published: Sequence[VersionLike]
 ) -> list[Problem]:
-    """Check a batch as if published in order: each candidate also meets the ones before it."""
+    """Check a batch as if published in order: each candidate also meets the ones before it.
+    A candidate whose content is there already (same payer and checksum) is skipped:
+    publishing it again changes nothing."""
     problems: list[Problem] = []
     seen: list[VersionLike] = list(published)
     for cand in candidates:
-        problems.extend(check_publish(cand, seen))
-        seen.append(cand)
+        if not any(p.payer_id == cand.payer_id and p.checksum == cand.checksum for p in seen):
+            problems.extend(check_publish(cand, seen))
+            seen.append(cand)
     return problems
 
 

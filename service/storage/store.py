@@ -16,16 +16,14 @@ Why it looks like this:
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from alembic import command
@@ -34,22 +32,14 @@ from sqlalchemy import Connection, Engine, event
 from sqlalchemy.orm import defer
 from sqlmodel import Session, col, func, select
 
+from service import rulefiles
 from service.domain.model import Clinic, RuleSetVersion
-from service.domain.versions import (
-    WARNING,
-    Problem,
-    PublishRejectedError,
-    VersionLike,
-    check_publish,
-)
-from service.storage.tables import (
-    PlanVersionPublic,
-    PlanVersionRow,
-    RuleSetVersionPublic,
-    RuleSetVersionRow,
-    SavedQuotePublic,
-    SavedQuoteRow,
-)
+from service.domain.problems import Problem
+from service.domain.versions import PublishRejectedError, check_publish_batch, version_label
+from service.rulefiles import ParsedRuleSet, canonical_json
+from service.storage.tables import PlanVersionRow, RuleSetVersionRow, SavedQuoteRow
+from service.usecases.ports import PublishedVersion, PublishResult, SavedQuote
+from service.usecases.publishing import plan_publish
 
 if TYPE_CHECKING:
     from sqlalchemy.engine.interfaces import DBAPIConnection
@@ -65,92 +55,17 @@ _MIGRATE_LOCK_KEY = 0x6D61_7373_0002
 _IMMEDIATE = "massage_estimator_sqlite_immediate"
 
 
-class ParsedRuleSetLike(VersionLike, Protocol):
-    """What the store needs from service.rulefiles.ParsedRuleSet (a parsed, validated file):
-    a version's identity and plans, plus its canonical content and where it came from."""
-
-    @property
-    def content(self) -> Mapping[str, Any]: ...
-    @property
-    def source(self) -> str: ...
-    @property
-    def note(self) -> str | None: ...
-
-    def to_version(
-        self, published_at: datetime, published_by: str, note: str | None = None
-    ) -> RuleSetVersion: ...
-
-
-Rebuilder = Callable[[Mapping[str, Any], str, Clinic | None], ParsedRuleSetLike]
-"""Rebuilds a parsed rule set from stored canonical content (content, source, clinic)."""
-
-
-@dataclass(frozen=True)
-class PublishResult:
-    """The outcome of publishing one rule set: the version (new or the identical existing one)
-    and the warnings the checks raised (gaps, the loader's own warnings)."""
-
-    version: RuleSetVersion
-    created: bool
-    warnings: tuple[Problem, ...] = field(default_factory=tuple)
-
-
-@dataclass(frozen=True)
-class _StoredMeta:
-    """A published version as the publish checks see it (no content parsing needed)."""
-
-    id: int
-    payer_id: str
-    payer_name: str
-    version: str
-    effective_from: date
-    effective_to: date | None
-    checksum: str
-    plans: tuple[_StoredPlan, ...]
-    published_at: datetime
-    published_by: str
-    note: str
-    source: str
-
-
-@dataclass(frozen=True)
-class _StoredPlan:
-    plan_id: str
-
-
-def canonical_json(content: Mapping[str, Any]) -> str:
-    """The one text form content is stored in (sorted keys, no extra spaces)."""
-    return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def _default_rebuild(
-    content: Mapping[str, Any], source: str, clinic: Clinic | None
-) -> ParsedRuleSetLike:
-    """Rebuild through service.rulefiles: its content parser if it has one, else the text
-    parser on canonical JSON (YAML is a superset of JSON)."""
-    from service import rulefiles
-
-    rf: Any = rulefiles
-    for name in ("parse_rule_set_content", "parse_content", "rule_set_from_content"):
-        fn = getattr(rf, name, None)
-        if fn is not None:
-            result: ParsedRuleSetLike = fn(content, source=source, clinic=clinic)
-            return result
-    parsed: ParsedRuleSetLike = rf.parse_rule_set(canonical_json(content), source, clinic)
-    return parsed
-
-
 class StoreIntegrityError(RuntimeError):
     """A stored version no longer matches its checksum: refuse to serve it."""
 
 
 class RuleStore:
-    """Publishes and loads immutable rule-set versions (see the module docstring)."""
+    """Publishes and loads immutable rule-set versions (see the module docstring); implements
+    the RuleStore and QuoteStore Protocols of service.usecases.ports."""
 
-    def __init__(self, engine: Engine, rebuild: Rebuilder | None = None) -> None:
+    def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.clinic: Clinic | None = None  # needed to rebuild plans; set by seed_from_dir
-        self._rebuild = rebuild or _default_rebuild
 
     @property
     def dialect(self) -> str:
@@ -189,58 +104,17 @@ class RuleStore:
 
     def list_versions(
         self, payer_id: str | None = None, plan_id: str | None = None
-    ) -> list[RuleSetVersionPublic]:
+    ) -> list[PublishedVersion]:
         """Metadata of published versions (oldest publish first), optionally one payer's or
         those defining one plan. Reads no content."""
         with Session(self.engine) as session:
             metas = self._metas(session)
         return [
-            RuleSetVersionPublic(
-                id=m.id,
-                payer_id=m.payer_id,
-                payer_name=m.payer_name,
-                version=m.version,
-                effective_from=m.effective_from,
-                effective_to=m.effective_to,
-                checksum=m.checksum,
-                published_at=m.published_at,
-                published_by=m.published_by,
-                note=m.note,
-                source=m.source,
-                plan_ids=[p.plan_id for p in m.plans],
-            )
+            m
             for m in metas
             if (payer_id is None or m.payer_id == payer_id)
-            and (plan_id is None or any(p.plan_id == plan_id for p in m.plans))
+            and (plan_id is None or plan_id in m.plan_ids)
         ]
-
-    def list_plans(self, plan_id: str | None = None) -> list[PlanVersionPublic]:
-        """Every (plan, version) pair, by plan id and then effective date; reads no content."""
-        query = (
-            select(PlanVersionRow, RuleSetVersionRow)
-            .join(
-                RuleSetVersionRow, col(RuleSetVersionRow.id) == PlanVersionRow.rule_set_version_id
-            )
-            .options(defer(RuleSetVersionRow.content))  # type: ignore[arg-type]
-            .order_by(col(PlanVersionRow.plan_id), col(PlanVersionRow.effective_from))
-        )
-        if plan_id is not None:
-            query = query.where(PlanVersionRow.plan_id == plan_id)
-        with Session(self.engine) as session:
-            return [
-                PlanVersionPublic(
-                    plan_id=plan.plan_id,
-                    plan_name=plan.plan_name,
-                    effective_from=plan.effective_from,
-                    effective_to=plan.effective_to,
-                    payer_id=version.payer_id,
-                    payer_name=version.payer_name,
-                    version=version.version,
-                    checksum=version.checksum,
-                    published_at=version.published_at,
-                )
-                for plan, version in session.exec(query).all()
-            ]
 
     def get_content(self, payer_id: str, version: str) -> dict[str, Any] | None:
         """The canonical content of one version (None when not published)."""
@@ -258,7 +132,7 @@ class RuleStore:
     def load_versions(self, clinic: Clinic | None = None) -> list[RuleSetVersion]:
         """Every published version as a domain object, rebuilt from its stored content."""
         clinic = clinic or self.clinic
-        if clinic is None and self._rebuild is _default_rebuild:
+        if clinic is None:
             raise RuntimeError(
                 "rebuilding rule versions needs the clinic profile: pass clinic=, or call "
                 "seed_from_dir(rules_dir) first (it reads clinic.yaml)"
@@ -267,70 +141,59 @@ class RuleStore:
             rows = session.exec(select(RuleSetVersionRow).order_by(col(RuleSetVersionRow.id))).all()
         return [self._to_domain(row, clinic) for row in rows]
 
-    def _to_domain(self, row: RuleSetVersionRow, clinic: Clinic | None) -> RuleSetVersion:
-        label = f"{row.payer_id} {row.version}"
-        parsed = self._rebuild(json.loads(row.content), row.source, clinic)
+    def _to_domain(self, row: RuleSetVersionRow, clinic: Clinic) -> RuleSetVersion:
+        """Rebuild a version through the rule-file checks; its checksum must not have moved."""
+        label = version_label(row)
+        parsed = rulefiles.parse_rule_set_content(json.loads(row.content), row.source, clinic)
         if parsed.checksum != row.checksum:
             raise StoreIntegrityError(
                 f"stored version {label} has checksum {row.checksum} but its content now "
                 f"hashes to {parsed.checksum}; published versions must never change"
             )
         if (parsed.payer_id, parsed.version) != (row.payer_id, row.version):
-            raise StoreIntegrityError(
-                f"stored version {label} contains {parsed.payer_id} {parsed.version}"
-            )
+            raise StoreIntegrityError(f"stored version {label} contains {version_label(parsed)}")
         return parsed.to_version(row.published_at, row.published_by, row.note)
 
-    def _metas(self, session: Session) -> list[_StoredMeta]:
+    def _metas(self, session: Session) -> list[PublishedVersion]:
         rows = session.exec(
             select(RuleSetVersionRow)
             .options(defer(RuleSetVersionRow.content))  # type: ignore[arg-type]
             .order_by(col(RuleSetVersionRow.id))
         ).all()
-        plans: dict[int, list[_StoredPlan]] = {}
+        plans: dict[int | None, list[str]] = {}
         for version_id, plan_id in session.exec(
             select(PlanVersionRow.rule_set_version_id, PlanVersionRow.plan_id).order_by(
                 col(PlanVersionRow.id)
             )
         ).all():
-            plans.setdefault(version_id, []).append(_StoredPlan(plan_id))
-        out: list[_StoredMeta] = []
-        for r in rows:
-            assert r.id is not None
-            out.append(
-                _StoredMeta(
-                    id=r.id,
-                    payer_id=r.payer_id,
-                    payer_name=r.payer_name,
-                    version=r.version,
-                    effective_from=r.effective_from,
-                    effective_to=r.effective_to,
-                    checksum=r.checksum,
-                    plans=tuple(plans.get(r.id, ())),
-                    published_at=r.published_at,
-                    published_by=r.published_by,
-                    note=r.note,
-                    source=r.source,
-                )
+            plans.setdefault(version_id, []).append(plan_id)
+        return [
+            PublishedVersion(
+                payer_id=r.payer_id,
+                payer_name=r.payer_name,
+                version=r.version,
+                effective_from=r.effective_from,
+                effective_to=r.effective_to,
+                checksum=r.checksum,
+                published_at=r.published_at,
+                published_by=r.published_by,
+                note=r.note,
+                source=r.source,
+                plan_ids=tuple(plans.get(r.id, ())),
             )
-        return out
+            for r in rows
+        ]
 
     # ------------------------------------------------------------------ writes
 
-    def check(self, parsed_list: Sequence[ParsedRuleSetLike]) -> list[Problem]:
+    def check(self, parsed_list: Sequence[ParsedRuleSet]) -> list[Problem]:
         """Dry run: the problems publishing `parsed_list` now would raise (writes nothing)."""
         with Session(self.engine) as session:
-            published: list[Any] = list(self._metas(session))
-        problems: list[Problem] = []
-        for parsed in parsed_list:
-            if _find_same(published, parsed) is None:
-                problems.extend(check_publish(parsed, published))
-                published.append(parsed)
-        return problems
+            return check_publish_batch(parsed_list, self._metas(session))
 
     def publish(
         self,
-        parsed: ParsedRuleSetLike,
+        parsed: ParsedRuleSet,
         published_by: str,
         note: str | None = None,
         now: datetime | None = None,
@@ -340,7 +203,7 @@ class RuleStore:
 
     def publish_many(
         self,
-        parsed_list: Sequence[ParsedRuleSetLike],
+        parsed_list: Sequence[ParsedRuleSet],
         published_by: str,
         note: str | None = None,
         now: datetime | None = None,
@@ -355,79 +218,28 @@ class RuleStore:
             raise ValueError("published_by must name who publishes")
         if now is not None and now.tzinfo is None:
             raise ValueError(f"publish time {now.isoformat()} has no time zone; use UTC")
-        results: list[PublishResult] = []
         with self._locked(_PUBLISH_LOCK_KEY) as conn, Session(bind=conn) as session:
             # Stamped only once the lock is held, so the publication time is as close as it
             # can be to the commit: a quote saved meanwhile replays (as of its own time) with
             # exactly the versions it was priced with.
             published_at = (now or datetime.now(UTC)).astimezone(UTC)
-            published: list[Any] = list(self._metas(session))
-            problems: list[Problem] = []
-            to_insert: list[tuple[ParsedRuleSetLike, int]] = []
-            in_batch: dict[tuple[str, str], PublishResult] = {}
-            for parsed in parsed_list:
-                twin = in_batch.get((parsed.payer_id, parsed.checksum))
-                if twin is not None:  # the same file twice in one batch
-                    results.append(PublishResult(twin.version, False, ()))
-                    continue
-                same = _find_same(published, parsed)
-                if same is not None:
-                    existing = parsed.to_version(same.published_at, same.published_by, same.note)
-                    # Same content, but the stored version keeps where it first came from.
-                    existing = dataclasses.replace(existing, source=same.source)
-                    results.append(PublishResult(existing, False, ()))
-                    continue
-                found = check_publish(parsed, published)
-                problems.extend(found)
-                warnings = tuple(p for p in found if not p.is_error) + _loader_warnings(parsed)
-                version = parsed.to_version(
-                    published_at, published_by, note if note is not None else parsed.note
-                )
-                results.append(PublishResult(version, True, warnings))
-                in_batch[(parsed.payer_id, parsed.checksum)] = results[-1]
-                to_insert.append((parsed, len(results) - 1))
-                published.append(parsed)
-            if any(p.is_error for p in problems):
-                raise PublishRejectedError(problems)
-            for parsed, index in to_insert:
-                version = results[index].version
-                row = RuleSetVersionRow(
-                    payer_id=parsed.payer_id,
-                    payer_name=parsed.payer_name,
-                    version=parsed.version,
-                    effective_from=parsed.effective_from,
-                    effective_to=parsed.effective_to,
-                    checksum=parsed.checksum,
-                    published_at=published_at,
-                    published_by=published_by,
-                    note=version.note or "",
-                    source=parsed.source or "",
-                    content=canonical_json(parsed.content),
-                )
-                session.add(row)
-                session.flush()
-                assert row.id is not None
-                for plan in parsed.plans:
-                    session.add(
-                        PlanVersionRow(
-                            rule_set_version_id=row.id,
-                            plan_id=plan.plan_id,
-                            plan_name=str(getattr(plan, "plan_name", "") or ""),
-                            effective_from=parsed.effective_from,
-                            effective_to=parsed.effective_to,
-                        )
-                    )
+            plan = plan_publish(parsed_list, self._metas(session), published_at, published_by, note)
+            if plan.rejected:
+                raise PublishRejectedError(plan.problems)
+            new = [(parsed_list[i], plan.results[i].version) for i in plan.new]
+            for parsed, version in new:
+                _insert(session, parsed, version)
             session.flush()
-            if to_insert and self.dialect == "postgresql":
+            if new and self.dialect == "postgresql":
                 # Delivered to listeners only when this transaction commits.
-                payload = ",".join(f"{p.payer_id} {p.version}" for p, _ in to_insert)
+                payload = ",".join(version_label(p) for p, _ in new)
                 conn.execute(
                     sa.text("SELECT pg_notify(:channel, :payload)"),
                     {"channel": NOTIFY_CHANNEL, "payload": payload[:7000]},
                 )
-        for parsed, _ in to_insert:
-            log.info("published %s %s by %s", parsed.payer_id, parsed.version, published_by)
-        return results
+        for parsed, _ in new:
+            log.info("published %s by %s", version_label(parsed), published_by)
+        return plan.results
 
     def seed_from_dir(self, rules_dir: Path | str, published_by: str = "sample-data") -> int:
         """On first start, publish every rule file of `rules_dir` (all or nothing).
@@ -435,10 +247,7 @@ class RuleStore:
         Remembers the clinic profile either way, since rebuilding versions needs it. Returns
         how many versions were published (0 when the store already had versions).
         """
-        from service import rulefiles
-
-        rf: Any = rulefiles  # typed loosely: the loader lands separately
-        clinic, parsed_list = rf.load_rules_dir(Path(rules_dir))
+        clinic, parsed_list = rulefiles.load_rules_dir(Path(rules_dir))
         self.clinic = clinic
         if not self.is_empty():
             return 0
@@ -458,7 +267,7 @@ class RuleStore:
         version: str | None = None,
         checksum: str | None = None,
         now: datetime | None = None,
-    ) -> SavedQuotePublic:
+    ) -> SavedQuote:
         """Keep an estimate a client asked to save (request and answer as JSON, plus the rule
         version that answered, so a replay can pin that version); returns it with its id."""
         if now is not None and now.tzinfo is None:
@@ -477,13 +286,13 @@ class RuleStore:
             session.add(row)
             session.commit()
             session.refresh(row)
-            return SavedQuotePublic.model_validate(row)
+            return _saved_quote(row)
 
-    def get_quote(self, quote_id: str) -> SavedQuotePublic | None:
+    def get_quote(self, quote_id: str) -> SavedQuote | None:
         """A saved quote by id (None when there is none)."""
         with Session(self.engine) as session:
             row = session.get(SavedQuoteRow, quote_id)
-            return None if row is None else SavedQuotePublic.model_validate(row)
+            return None if row is None else _saved_quote(row)
 
     # ------------------------------------------------------------------ transactions
 
@@ -500,25 +309,47 @@ class RuleStore:
                 yield conn
 
 
-def _find_same(published: Sequence[Any], parsed: ParsedRuleSetLike) -> Any | None:
-    for p in published:
-        if p.payer_id == parsed.payer_id and p.checksum == parsed.checksum:
-            return p
-    return None
+def _insert(session: Session, parsed: ParsedRuleSet, version: RuleSetVersion) -> None:
+    """Write one new version: its metadata and canonical content, and a row per plan."""
+    row = RuleSetVersionRow(
+        payer_id=parsed.payer_id,
+        payer_name=parsed.payer_name,
+        version=parsed.version,
+        effective_from=parsed.effective_from,
+        effective_to=parsed.effective_to,
+        checksum=parsed.checksum,
+        published_at=version.published_at,
+        published_by=version.published_by,
+        note=version.note,
+        source=parsed.source,
+        content=canonical_json(parsed.content),
+    )
+    session.add(row)
+    session.flush()
+    assert row.id is not None
+    for plan in parsed.plans:
+        session.add(
+            PlanVersionRow(
+                rule_set_version_id=row.id,
+                plan_id=plan.plan_id,
+                plan_name=plan.plan_name,
+                effective_from=parsed.effective_from,
+                effective_to=parsed.effective_to,
+            )
+        )
 
 
-def _loader_warnings(parsed: ParsedRuleSetLike) -> tuple[Problem, ...]:
-    label = f"{parsed.payer_id} {parsed.version}"
-    out: list[Problem] = []
-    for w in getattr(parsed, "warnings", ()) or ():
-        if isinstance(w, Problem):
-            out.append(w)
-        else:
-            field = str(getattr(w, "field", "") or getattr(w, "path", "") or "")
-            message = str(getattr(w, "message", "") or w)
-            source = str(getattr(w, "source", "") or label)
-            out.append(Problem(source, field, message, WARNING))
-    return tuple(out)
+def _saved_quote(row: SavedQuoteRow) -> SavedQuote:
+    return SavedQuote(
+        id=row.id,
+        created_at=row.created_at,
+        request=json.loads(row.request),
+        response=json.loads(row.response),
+        plan_id=row.plan_id,
+        payer_id=row.payer_id,
+        version=row.version,
+        checksum=row.checksum,
+    )
 
 
 def _sqlite_setup(engine: Engine) -> None:
@@ -540,7 +371,7 @@ def _sqlite_setup(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-def create_store(database_url: str, rebuild: Rebuilder | None = None) -> RuleStore:
+def create_store(database_url: str) -> RuleStore:
     """A store on `database_url` (sqlite:///path or postgresql+psycopg://...). Creates the
     folder of a SQLite file; does not touch the schema (call migrate())."""
     url = sa.make_url(database_url)
@@ -553,4 +384,4 @@ def create_store(database_url: str, rebuild: Rebuilder | None = None) -> RuleSto
         _sqlite_setup(engine)
     else:
         engine = sa.create_engine(url, pool_pre_ping=True)
-    return RuleStore(engine, rebuild)
+    return RuleStore(engine)

@@ -1,5 +1,6 @@
 """SQLModel tables of the rule store, layered like the full-stack-fastapi-template: a Base model
-with the shared fields, the table model, and a public model for what callers may read.
+with the shared fields and the table model. Callers read them as the service layer's own types
+(service.usecases.ports), never as rows.
 
 Published rule-set versions are immutable: nothing in service.storage updates or deletes a
 row of rule_set_version or plan_version. The schema itself is created by the Alembic
@@ -76,13 +77,6 @@ class RuleSetVersionRow(RuleSetVersionBase, table=True):
     content: str = Field(sa_type=sa.Text)
 
 
-class RuleSetVersionPublic(RuleSetVersionBase):
-    """A version's metadata as callers see it, with its id and the plans it defines."""
-
-    id: int
-    plan_ids: list[str] = []
-
-
 # ---------------------------------------------------------------------------- plan_version
 
 
@@ -103,16 +97,6 @@ class PlanVersionRow(PlanVersionBase, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     rule_set_version_id: int = Field(foreign_key="rule_set_version.id", index=True)
-
-
-class PlanVersionPublic(PlanVersionBase):
-    """One plan in one published version, with the version it belongs to (ListPlans)."""
-
-    payer_id: str
-    payer_name: str
-    version: str
-    checksum: str
-    published_at: datetime
 
 
 # ---------------------------------------------------------------------------- saved_quote
@@ -137,7 +121,3 @@ class SavedQuoteRow(SavedQuoteBase, table=True):
     __tablename__ = "saved_quote"
 
     id: str = Field(primary_key=True, max_length=36)  # uuid4 text
-
-
-class SavedQuotePublic(SavedQuoteBase):
-    id: str

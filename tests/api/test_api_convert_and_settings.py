@@ -101,7 +101,7 @@ def test_settings_from_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
     monkeypatch.setenv("MASSAGE_ESTIMATOR_DATABASE_URL", f"sqlite:///{tmp_path}/a/b/x.db")
     settings = Settings()
     assert settings.port == 6001
-    assert settings.bind_address == "[::]:6001"
+    assert wire.host_port(settings.host, settings.port) == "[::]:6001"
     assert settings.log_level == "DEBUG"
     settings.ensure_database_dir()
     assert (tmp_path / "a" / "b").is_dir()

@@ -13,7 +13,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 # rulesets is this folder's helper module, importable through the path entry above.
 from rulesets import rule_set  # type: ignore[import-not-found]
 
-from service.storage import PublishRejectedError, create_store
+from service.domain.versions import PublishRejectedError
+from service.storage import create_store
 
 
 def main() -> None:

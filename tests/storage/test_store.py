@@ -18,8 +18,9 @@ from alembic.migration import MigrationContext
 from sqlmodel import SQLModel
 
 from service.domain.index import RuleIndex
+from service.domain.versions import PublishRejectedError
 from service.rulefiles import load_rules_dir
-from service.storage import PublishRejectedError, RuleStore, StoreIntegrityError, create_store
+from service.storage import RuleStore, StoreIntegrityError, create_store
 
 from .rulesets import RULES_DIR, clinic, rule_set
 
@@ -335,17 +336,10 @@ def test_content_round_trips_exactly(store: RuleStore) -> None:
         assert v.checksum == p.checksum
         assert v.published_at == published_at and v.published_at.tzinfo is not None
         assert store.get_content(p.payer_id, p.version) == p.content
-    plans = store.list_plans("acme-ppo-gold")
-    assert [(p.version, p.effective_from, p.effective_to, p.payer_id) for p in plans] == [
-        ("2026.1", date(2026, 1, 1), date(2026, 12, 31), "acme-health"),
-        ("2027.1", date(2027, 1, 1), None, "acme-health"),
-    ]
-    assert plans[0].plan_name == "Acme PPO Gold"
-    assert len(store.list_plans()) == 5
     metas = store.list_versions(plan_id="acme-ppo-gold")
     assert [(m.version, m.plan_ids) for m in metas] == [
-        ("2026.1", ["acme-ppo-gold"]),
-        ("2027.1", ["acme-ppo-gold"]),
+        ("2026.1", ("acme-ppo-gold",)),
+        ("2027.1", ("acme-ppo-gold",)),
     ]
 
 
@@ -461,7 +455,7 @@ def test_saved_quote_round_trip(store: RuleStore) -> None:
     got = store.get_quote(saved.id)
     assert got == saved
     assert got is not None and got.created_at == T0
-    assert json.loads(got.response) == {"patient_pays": {"cents": 2480}}
+    assert got.response == {"patient_pays": {"cents": 2480}}
     assert store.get_quote("00000000-0000-0000-0000-000000000000") is None
     self_pay = store.save_quote(request={}, response={}, plan_id="self-pay")
     assert self_pay.id != saved.id and self_pay.payer_id is None

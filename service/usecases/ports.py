@@ -1,0 +1,125 @@
+"""What the use cases need of the store, and the types that cross that boundary.
+
+The store (service.storage) implements these Protocols with SQLite or PostgreSQL; the service
+layer's tests use an in-memory one. Signatures speak in domain and service-layer types, never
+in the storage adapter's rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Protocol
+
+from service.domain.model import Clinic, RuleSetVersion
+from service.domain.problems import Problem
+from service.rulefiles import ParsedRuleSet
+
+
+@dataclass(frozen=True)
+class PlanRef:
+    """A plan as a published version's metadata names it."""
+
+    plan_id: str
+
+
+@dataclass(frozen=True)
+class PublishedVersion:
+    """A published version's metadata, read without its content (lists, shows, diffs)."""
+
+    payer_id: str
+    payer_name: str
+    version: str
+    effective_from: date
+    effective_to: date | None
+    checksum: str
+    published_at: datetime
+    published_by: str
+    note: str
+    source: str
+    plan_ids: tuple[str, ...] = ()
+
+    @property
+    def plans(self) -> tuple[PlanRef, ...]:
+        """The plans it defines, in the shape the publish checks read."""
+        return tuple(PlanRef(p) for p in self.plan_ids)
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    """The outcome of publishing one rule set: the version (new, or the identical one already
+    published) and the warnings the checks raised (gaps, the rule file's own warnings)."""
+
+    version: RuleSetVersion
+    created: bool
+    warnings: tuple[Problem, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class SavedQuote:
+    """An estimate a client asked to keep: the request and the answer as the API's JSON, and
+    the rule version that answered (None for self-pay), so a replay can pin that version."""
+
+    id: str
+    created_at: datetime
+    request: Mapping[str, Any]
+    response: Mapping[str, Any]
+    plan_id: str
+    payer_id: str | None = None
+    version: str | None = None
+    checksum: str | None = None
+
+
+class RuleStore(Protocol):
+    """Published rule-set versions: immutable, checked against each other when published."""
+
+    def latest_change_marker(self) -> str:
+        """Changes whenever a version is published (by any replica)."""
+        ...
+
+    def list_versions(
+        self, payer_id: str | None = None, plan_id: str | None = None
+    ) -> list[PublishedVersion]:
+        """Oldest publish first; one payer's, or those defining one plan, when given."""
+        ...
+
+    def get_content(self, payer_id: str, version: str) -> dict[str, Any] | None:
+        """The canonical content of one version (None when not published)."""
+        ...
+
+    def load_versions(self, clinic: Clinic) -> list[RuleSetVersion]:
+        """Every published version as a domain object, rebuilt from its stored content."""
+        ...
+
+    def check(self, parsed_list: Sequence[ParsedRuleSet]) -> list[Problem]:
+        """The problems publishing `parsed_list` now would raise (writes nothing)."""
+        ...
+
+    def publish(
+        self,
+        parsed: ParsedRuleSet,
+        published_by: str,
+        note: str | None = None,
+        now: datetime | None = None,
+    ) -> PublishResult:
+        """Publish one rule set, or raise PublishRejectedError and write nothing."""
+        ...
+
+
+class QuoteStore(Protocol):
+    """Saved quotes."""
+
+    def save_quote(
+        self,
+        *,
+        request: Mapping[str, Any],
+        response: Mapping[str, Any],
+        plan_id: str,
+        payer_id: str | None = None,
+        version: str | None = None,
+        checksum: str | None = None,
+        now: datetime | None = None,
+    ) -> SavedQuote: ...
+
+    def get_quote(self, quote_id: str) -> SavedQuote | None: ...

@@ -1,0 +1,175 @@
+"""Use cases on payer rule-set versions: validate, publish, list, show, diff, and the plans
+served. Transports (service.api.payer_rules) parse a request, call one of these and serialize
+the answer; the store sits behind service.usecases.ports.RuleStore.
+
+After a publish creates a version, `refresh` (the IndexRefresher) rebuilds the in-memory index
+and swaps it in BEFORE the publish returns, so a quote sent right after already sees it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from service import rulefiles
+from service.domain.errors import FieldViolation, InvalidRequestError
+from service.domain.index import RuleIndex, ServedPlan
+from service.domain.model import Clinic
+from service.domain.problems import Problem
+from service.domain.versions import Change, PublishRejectedError, diff_versions
+from service.rulefiles import ParsedRuleSet
+from service.usecases.errors import NotFoundError, RuleSetInvalidError, RuleSetRejectedError
+from service.usecases.ports import PublishedVersion, PublishResult, RuleStore
+
+DEFAULT_SOURCE = "upload"
+MAX_PUBLISHED_BY = 200  # the rule_set_version.published_by column (PostgreSQL enforces it)
+
+
+@dataclass(frozen=True)
+class Validation:
+    """A dry run of publishing one file: its identity when it parses, every problem (its own
+    and those against the published versions), and whether it is published already."""
+
+    parsed: ParsedRuleSet | None
+    problems: list[Problem]
+    already_published: bool = False
+
+    @property
+    def valid(self) -> bool:
+        return self.parsed is not None and not any(p.is_error for p in self.problems)
+
+
+@dataclass(frozen=True)
+class VersionDiff:
+    before: PublishedVersion
+    after: PublishedVersion
+    changes: list[Change]
+
+
+class RuleSetService:
+    """Rule-set versions on top of a RuleStore; `index` gives the index quotes use right now."""
+
+    def __init__(
+        self,
+        store: RuleStore,
+        clinic: Clinic,
+        index: Callable[[], RuleIndex],
+        refresh: Callable[[], object],
+    ) -> None:
+        self._store = store
+        self._clinic = clinic
+        self._index = index
+        self._refresh = refresh
+
+    # ------------------------------------------------------------------ validate / publish
+
+    def validate(self, content: str, source: str) -> Validation:
+        """Check a file as publishing it now would; writes nothing."""
+        parsed, problems = self._parse(content, source.strip() or DEFAULT_SOURCE)
+        if parsed is None:
+            return Validation(None, problems)
+        published = any(
+            m.checksum == parsed.checksum
+            for m in self._store.list_versions(payer_id=parsed.payer_id)
+        )
+        found = problems if published else problems + self._store.check([parsed])
+        return Validation(parsed, found, already_published=published)
+
+    def publish(self, content: str, source: str, published_by: str, note: str) -> PublishResult:
+        """Publish a file as a new version (or find the identical one); refuse with every
+        problem and write nothing when it has errors or clashes with the published ones."""
+        source = source.strip() or DEFAULT_SOURCE
+        by = published_by.strip()
+        parsed, problems = self._parse(content, source, _publish_violations(by, note, source))
+        if parsed is None:
+            raise RuleSetInvalidError(source, problems)
+        try:
+            result = self._store.publish(parsed, by, note=note.strip() or None)
+        except PublishRejectedError as exc:
+            raise RuleSetRejectedError(parsed.payer_id, parsed.version, exc.problems) from None
+        if result.created:
+            self._refresh()  # serve it before answering: a quote right after sees it
+        return result
+
+    def _parse(
+        self, content: str, source: str, extra: Sequence[FieldViolation] = ()
+    ) -> tuple[ParsedRuleSet | None, list[Problem]]:
+        violations = list(extra)
+        if not content.strip():
+            violations.insert(
+                0,
+                FieldViolation("content", "is empty: send the rule-set file's text (YAML or JSON)"),
+            )
+        if violations:
+            raise InvalidRequestError(violations)
+        return rulefiles.validate_rule_set(content, source, self._clinic)
+
+    # ------------------------------------------------------------------ reads
+
+    def list_versions(
+        self, payer_id: str | None = None, plan_id: str | None = None
+    ) -> list[PublishedVersion]:
+        return self._store.list_versions(payer_id=payer_id or None, plan_id=plan_id or None)
+
+    def get(self, payer_id: str, version: str) -> tuple[PublishedVersion, dict[str, Any]]:
+        """One version's metadata and canonical content."""
+        _require({"payer_id": payer_id, "version": version})
+        return self._with_content(payer_id, version, "version")
+
+    def diff(self, payer_id: str, from_version: str, to_version: str) -> VersionDiff:
+        """What changed between two versions of one payer, field by field."""
+        _require({"payer_id": payer_id, "from_version": from_version, "to_version": to_version})
+        before, content_a = self._with_content(payer_id, from_version, "from_version")
+        after, content_b = self._with_content(payer_id, to_version, "to_version")
+        return VersionDiff(before, after, diff_versions(content_a, content_b))
+
+    def served_plans(self, payer_id: str | None = None) -> list[ServedPlan]:
+        """The plans the index answers for right now, with their versions."""
+        return self._index().served_plans(payer_id or None)
+
+    def _with_content(
+        self, payer_id: str, version: str, field: str
+    ) -> tuple[PublishedVersion, dict[str, Any]]:
+        meta = self._find(payer_id, version, field)
+        content = self._store.get_content(payer_id, version)
+        if content is None:  # listed a moment ago; versions are never deleted
+            raise RuntimeError(f"{payer_id} {version} has metadata but no content")
+        return meta, content
+
+    def _find(self, payer_id: str, version: str, field: str) -> PublishedVersion:
+        """The published version, or NotFoundError naming the versions the payer does have."""
+        metas = self._store.list_versions(payer_id=payer_id)
+        for meta in metas:
+            if meta.version == version:
+                return meta
+        if metas:
+            known = ", ".join(m.version for m in metas)
+            message = f"{payer_id} has no published version {version!r} ({field}); it has {known}"
+        else:
+            message = f"no rule set of payer {payer_id!r} is published"
+        raise NotFoundError("rule_set", f"{payer_id}/{version}", message, "RULE_SET_NOT_FOUND")
+
+
+def _publish_violations(by: str, note: str, source: str) -> list[FieldViolation]:
+    """Who publishes must be named and fit its column; no text may hold a NUL character,
+    which PostgreSQL text cannot store."""
+    out: list[FieldViolation] = []
+    if not by:
+        out.append(FieldViolation("published_by", "is required: name who publishes this version"))
+    elif len(by) > MAX_PUBLISHED_BY:
+        out.append(
+            FieldViolation(
+                "published_by", f"must be at most {MAX_PUBLISHED_BY} characters, not {len(by)}"
+            )
+        )
+    for name, value in (("published_by", by), ("note", note), ("source", source)):
+        if "\x00" in value:
+            out.append(FieldViolation(name, "contains a NUL character (\\0); write plain text"))
+    return out
+
+
+def _require(fields: dict[str, str]) -> None:
+    missing = [FieldViolation(name, "is required") for name, value in fields.items() if not value]
+    if missing:
+        raise InvalidRequestError(missing)

@@ -1,0 +1,105 @@
+"""An in-memory store for the service-layer tests: the RuleStore and QuoteStore Protocols of
+service.usecases.ports in plain lists, with the same publish logic the SQL store runs inside
+its transaction (service.usecases.publishing), so the use cases are tested fast, without a
+server or a database. tests/storage holds the SQL store to the same behaviour."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from service.domain.model import Clinic, RuleSetVersion
+from service.domain.problems import Problem
+from service.domain.versions import PublishRejectedError, check_publish_batch
+from service.rulefiles import ParsedRuleSet
+from service.usecases.ports import PublishedVersion, PublishResult, SavedQuote
+from service.usecases.publishing import plan_publish
+
+
+class InMemoryStore:
+    def __init__(self) -> None:
+        self.published: list[tuple[PublishedVersion, ParsedRuleSet]] = []
+        self.quotes: dict[str, SavedQuote] = {}
+
+    def latest_change_marker(self) -> str:
+        return str(len(self.published))
+
+    def list_versions(
+        self, payer_id: str | None = None, plan_id: str | None = None
+    ) -> list[PublishedVersion]:
+        return [
+            m
+            for m, _ in self.published
+            if (payer_id is None or m.payer_id == payer_id)
+            and (plan_id is None or plan_id in m.plan_ids)
+        ]
+
+    def get_content(self, payer_id: str, version: str) -> dict[str, Any] | None:
+        for m, parsed in self.published:
+            if (m.payer_id, m.version) == (payer_id, version):
+                return dict(parsed.content)
+        return None
+
+    def load_versions(self, clinic: Clinic) -> list[RuleSetVersion]:
+        return [p.to_version(m.published_at, m.published_by, m.note) for m, p in self.published]
+
+    def check(self, parsed_list: Sequence[ParsedRuleSet]) -> list[Problem]:
+        return check_publish_batch(parsed_list, self.list_versions())
+
+    def publish(
+        self,
+        parsed: ParsedRuleSet,
+        published_by: str,
+        note: str | None = None,
+        now: datetime | None = None,
+    ) -> PublishResult:
+        at = now or datetime.now(UTC)
+        plan = plan_publish([parsed], self.list_versions(), at, published_by, note)
+        if plan.rejected:
+            raise PublishRejectedError(plan.problems)
+        for i in plan.new:
+            v = plan.results[i].version
+            meta = PublishedVersion(
+                payer_id=v.payer_id,
+                payer_name=v.payer_name,
+                version=v.version,
+                effective_from=v.effective_from,
+                effective_to=v.effective_to,
+                checksum=v.checksum,
+                published_at=v.published_at,
+                published_by=v.published_by,
+                note=v.note,
+                source=v.source,
+                plan_ids=tuple(p.plan_id for p in v.plans),
+            )
+            self.published.append((meta, parsed))
+        return plan.results[0]
+
+    def save_quote(
+        self,
+        *,
+        request: Mapping[str, Any],
+        response: Mapping[str, Any],
+        plan_id: str,
+        payer_id: str | None = None,
+        version: str | None = None,
+        checksum: str | None = None,
+        now: datetime | None = None,
+    ) -> SavedQuote:
+        saved = SavedQuote(
+            id=str(uuid.uuid4()),
+            created_at=now or datetime.now(UTC),
+            request=dict(request),
+            response=dict(response),
+            plan_id=plan_id,
+            payer_id=payer_id,
+            version=version,
+            checksum=checksum,
+        )
+        self.quotes[saved.id] = saved
+        return saved
+
+    def get_quote(self, quote_id: str) -> SavedQuote | None:
+        return self.quotes.get(quote_id)
