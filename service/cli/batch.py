@@ -51,6 +51,8 @@ from service import wire
 from service.cli import common, config
 from service.cli.render import money_text
 from service.domain.money import parse_dollars
+from service.domain.suggest import did_you_mean
+from service.domain.versions import version_label
 
 MAX_CHUNK = 1000
 SELF_PAY = "self-pay"
@@ -337,8 +339,6 @@ def detect_format(
 
 
 def _check_columns(columns: Iterable[str], where: str) -> None:
-    from service.domain.validation import suggest
-
     names = list(COLUMNS)
     seen = [c for c in columns if c]
     unknown = [c for c in seen if c not in COLUMNS]
@@ -350,7 +350,7 @@ def _check_columns(columns: Iterable[str], where: str) -> None:
             param_hint="IN",
         )
     if unknown:
-        hints = "; ".join(f"{c!r}{suggest(c, names)}" for c in unknown)
+        hints = "; ".join(f"{c!r}{did_you_mean(c, names)}" for c in unknown)
         raise typer.BadParameter(
             f"{where}: unknown column {hints}; known columns: {', '.join(names)}",
             param_hint="IN",
@@ -451,7 +451,7 @@ def estimate_row(row_id: str, est: pb.Estimate) -> dict[str, Any]:
         else None,
         "prior_authorization_required": est.prior_authorization_required,
         "missing": [m.code for m in est.missing],
-        "rule_version": f"{rv.payer_id} {rv.version}" if est.HasField("rule_version") else "",
+        "rule_version": version_label(rv) if est.HasField("rule_version") else "",
         "reasons": [r.code for r in est.reasons],
         "error_code": "",
         "error_message": "",

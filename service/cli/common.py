@@ -25,8 +25,10 @@ from rich.console import Console
 
 from service import wire
 from service.cli import config
+from service.domain.errors import PlanNotFoundError
 from service.domain.model import Injury, Network, ReferralKind
 from service.domain.money import Cents, parse_dollars
+from service.domain.suggest import close_matches, did_you_mean
 
 EXIT_REFUSED = 1
 DEFAULT_TARGET: str | None = None  # resolved by service.cli.config (flag > env > file)
@@ -54,8 +56,6 @@ E = TypeVar("E", bound=enum.Enum)
 def choice_parser(choices: type[E]) -> Callable[[object], E]:
     """A parser for a flag with fixed words that names the nearest one for a typo; typer's
     own said "Value error, 'prescripton' is not one of ..." with no suggestion."""
-    from service.domain.validation import suggest
-
     words = [str(c.value) for c in choices]
 
     def parse(value: object) -> E:
@@ -66,7 +66,7 @@ def choice_parser(choices: type[E]) -> Callable[[object], E]:
             if choice.value == text:
                 return choice
         raise typer.BadParameter(
-            f"{value!r} is not one of {', '.join(words)}{suggest(str(value), words)}"
+            f"{value!r} is not one of {', '.join(words)}{did_you_mean(str(value), words)}"
         )
 
     return parse
@@ -209,12 +209,10 @@ def known_session_types(clinic_file: Path) -> list[str] | None:
 
 def session_type_problem(session_type: str, known: list[str]) -> str:
     """'' when known, else "unknown session type 'x' (did you mean 'y'?); expected ..."."""
-    from service.domain.validation import suggest
-
     if session_type in known:
         return ""
     return (
-        f"unknown session type {session_type!r}{suggest(session_type, known)}; "
+        f"unknown session type {session_type!r}{did_you_mean(session_type, known)}; "
         f"expected one of {', '.join(known)}"
     )
 
@@ -236,12 +234,9 @@ def known_plan_ids(channel: grpc.Channel, timeout: float) -> list[str] | None:
 
 
 def plan_id_problem(plan_id: str, known: list[str]) -> str:
-    """The words for a plan id the service does not know, with the nearest ones."""
-    import difflib
-
-    close = difflib.get_close_matches(plan_id, known, n=3, cutoff=0.6)
-    hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-    return f"unknown plan {plan_id!r}{hint}"
+    """The words for a plan id the service does not know, with the nearest ones (as the
+    service itself says it)."""
+    return str(PlanNotFoundError(plan_id, close_matches(plan_id, known, most=3)))
 
 
 def check_session_type(session_type: str, config_file: Path | None) -> None:

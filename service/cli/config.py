@@ -20,7 +20,6 @@ A bad file or setting is a usage error (exit 2), never a traceback.
 
 from __future__ import annotations
 
-import difflib
 import os
 import tomllib
 from collections.abc import Callable, Mapping
@@ -31,6 +30,7 @@ from typing import Annotated, Any, NamedTuple
 import grpc
 import typer
 
+from service.domain.suggest import did_you_mean
 from service.settings import DEFAULT_RULES_DIR
 
 DEFAULT_TARGET = "localhost:50051"
@@ -94,12 +94,6 @@ def default_config_path(env: Mapping[str, str]) -> Path:
     return Path(base) / "massage-estimator" / "config.toml"
 
 
-def _nearest(word: str, known: set[str]) -> str:
-    """ " (did you mean 'target'?)" for a mistyped setting, else ""."""
-    close = difflib.get_close_matches(word, sorted(known), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
 def _read_file(path: Path, explicit: bool) -> dict[str, Any]:
     if not path.exists():
         if explicit:
@@ -113,7 +107,7 @@ def _read_file(path: Path, explicit: bool) -> dict[str, Any]:
     allowed = {"target", "token", "clinic", "tls"}
     unknown = sorted(set(data) - allowed)
     if unknown:
-        named = ", ".join(f"{u}{_nearest(u, allowed)}" for u in unknown)
+        named = ", ".join(f"{u}{did_you_mean(u, sorted(allowed))}" for u in unknown)
         raise ConfigError(
             f"config file {path}: unknown setting {named} (expected {', '.join(sorted(allowed))})"
         )
@@ -123,7 +117,7 @@ def _read_file(path: Path, explicit: bool) -> dict[str, Any]:
     unknown_tls = sorted(set(tls) - {"ca_file", "cert_file", "key_file"})
     if unknown_tls:
         tls_keys = {"ca_file", "cert_file", "key_file"}
-        named = ", ".join(f"{u}{_nearest(u, tls_keys)}" for u in unknown_tls)
+        named = ", ".join(f"{u}{did_you_mean(u, sorted(tls_keys))}" for u in unknown_tls)
         raise ConfigError(
             f"config file {path}: unknown tls setting {named} "
             f"(expected {', '.join(sorted(tls_keys))})"

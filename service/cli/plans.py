@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from datetime import timedelta
 from typing import Annotated
 
@@ -13,6 +12,7 @@ from massage_estimator.v1 import payer_rules_pb2 as rpb
 from service import wire
 from service.cli import common, render
 from service.cli.rules import add_row, call_rules, effective, print_table, table, when
+from service.domain.suggest import did_you_mean
 
 
 def day_before(value: date_pb2.Date) -> str:
@@ -50,8 +50,7 @@ def plans(
             config_file,
         )
         payers = sorted({p.payer_id for p in everything.plans})
-        close = difflib.get_close_matches(payer, payers, n=3, cutoff=0.6) if payer else []
-        hint = f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
+        hint = did_you_mean(payer, payers, most=3) if payer else ""
         render.console.print(f"no plans match --payer {payer!r}{hint}", markup=False)
         return
     out = table(

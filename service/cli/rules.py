@@ -8,7 +8,6 @@ every client command: 0 answered, 1 the service refused (or a file is invalid), 
 
 from __future__ import annotations
 
-import difflib
 import enum
 import getpass
 import json
@@ -31,6 +30,8 @@ from rich.table import Table
 from rich.text import Text
 
 from service.cli import common, config, render
+from service.domain.suggest import did_you_mean
+from service.domain.versions import version_label
 
 T = TypeVar("T")
 
@@ -207,7 +208,7 @@ def validate(
         print_json_value([{"file": str(p), "response": as_dict(r)} for p, r in results])
     else:
         for path, response in results:
-            name = f"{response.payer_id} {response.version}".strip()
+            name = version_label(response).strip()
             if response.valid:
                 extra = " (already published: publishing it again changes nothing)"
                 _print(
@@ -373,8 +374,7 @@ def _nearest_ids(
     words = []
     for flag, value, known in (("--payer", payer, payers), ("--plan", plan, plans)):
         if value and value not in known:
-            close = difflib.get_close_matches(value, known, n=3, cutoff=0.6)
-            hint = f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
+            hint = did_you_mean(value, known, most=3)
             words.append(f"{flag} {value!r} names nothing published{hint}")
     return f": {'; '.join(words)}" if words else ""
 

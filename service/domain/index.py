@@ -7,13 +7,13 @@ server swaps the whole object and a quote never sees a half-loaded one.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
 from service.domain.errors import NoRuleVersionError, PlanNotFoundError
 from service.domain.model import PlanRules, RuleSetVersion
+from service.domain.suggest import close_matches
 
 
 @dataclass(frozen=True)
@@ -115,7 +115,7 @@ class RuleIndex:
         """The version and plan rules that answer for this date, as known at `as_of`."""
         entries = self._entries.get(plan_id)
         if entries is None:
-            suggestions = difflib.get_close_matches(plan_id, list(self._entries), n=2, cutoff=0.6)
+            suggestions = close_matches(plan_id, self._entries, most=2)
             raise PlanNotFoundError(plan_id, suggestions)
         known = [e for e in entries if as_of is None or e.version.published_at <= as_of]
         if not known:

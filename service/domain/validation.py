@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Sequence
 from datetime import date
@@ -10,6 +9,7 @@ from datetime import date
 from service.domain.errors import FieldViolation
 from service.domain.model import Clinic, ReferralKind, SessionRequest
 from service.domain.money import format_usd
+from service.domain.suggest import did_you_mean
 
 MIN_MINUTES = 1
 MAX_MINUTES = 240
@@ -22,12 +22,6 @@ MAX_EVERY_DAYS = 365
 
 # ICD-10-CM: a letter, a digit, a digit or letter; then optionally a dot and 1-4 characters.
 ICD10_PATTERN = re.compile(r"^[A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4})?$")
-
-
-def suggest(value: str, choices: list[str]) -> str:
-    """' (did you mean 'x'?)' for a near miss, else ''."""
-    close = difflib.get_close_matches(value, choices, n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def session_violations(request: SessionRequest, clinic: Clinic) -> list[FieldViolation]:
@@ -48,7 +42,8 @@ def session_violations(request: SessionRequest, clinic: Clinic) -> list[FieldVio
         out.append(
             FieldViolation(
                 "session_type",
-                f"{what}{suggest(request.session_type, names)}; expected one of {', '.join(names)}",
+                f"{what}{did_you_mean(request.session_type, names)}; "
+                f"expected one of {', '.join(names)}",
             )
         )
     if not MIN_MINUTES <= request.minutes <= MAX_MINUTES:

@@ -6,7 +6,6 @@ plain reader silently keeps the last one, which hides an analyst's typo).
 
 from __future__ import annotations
 
-import difflib
 import re
 import reprlib
 import types
@@ -18,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
+from service.domain.suggest import close_matches
 from service.rulefiles.problems import Problem
 
 
@@ -181,7 +181,7 @@ _PATTERN_WORDS = {
 
 def did_you_mean(word: str, options: Sequence[str]) -> str:
     """' Did you mean "x"?' or '' - for typos in names an analyst wrote."""
-    close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
+    close = close_matches(word, options)
     return f' Did you mean "{close[0]}"?' if close else ""
 
 
