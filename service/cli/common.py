@@ -1,4 +1,4 @@
-"""What the client commands share: the session flags, the channel, JSON output and errors.
+"""What the client commands share: flag parsers, the channel, JSON output and errors.
 
 Exit codes: 0 answered, 1 the service refused or could not be reached (the status, message
 and field violations are printed in words), 2 bad usage (typer/click's own code).
@@ -10,7 +10,7 @@ import enum
 import re
 import sys
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
 
@@ -19,14 +19,12 @@ import typer
 from google.protobuf import json_format
 from google.protobuf.message import Message
 from grpc_status import rpc_status
-from massage_estimator.v1 import estimator_pb2 as pb
 from massage_estimator.v1 import estimator_pb2_grpc as pb_grpc
 from rich.console import Console
 
 from service import wire
 from service.cli import config
 from service.domain.errors import PlanNotFoundError
-from service.domain.model import Injury, Network, ReferralKind
 from service.domain.money import Cents, parse_dollars
 from service.domain.suggest import close_matches, did_you_mean
 
@@ -78,69 +76,6 @@ def choice_metavar(choices: type[enum.Enum]) -> str:
 
 # ---------------------------------------------------------------- shared flags (Annotated)
 
-PlanOpt = Annotated[
-    str, typer.Option("--plan", help='Plan id, e.g. acme-ppo-gold; "self-pay" without insurance.')
-]
-SessionTypeOpt = Annotated[
-    str, typer.Option("--session-type", help="Session type, e.g. deep_tissue, swedish, myofascial.")
-]
-MinutesOpt = Annotated[int, typer.Option("--minutes", help="Session length in minutes (1 to 240).")]
-ReferralOpt = Annotated[
-    ReferralKind,
-    typer.Option(
-        "--referral",
-        parser=choice_parser(ReferralKind),
-        metavar=choice_metavar(ReferralKind),
-        help="Referral or prescription the client holds.",
-    ),
-]
-ReferralDateOpt = Annotated[
-    datetime | None,
-    typer.Option(
-        "--referral-date",
-        parser=parse_day,
-        metavar="YYYY-MM-DD",
-        help="Day the referral was issued (YYYY-MM-DD).",
-    ),
-]
-DiagnosisOpt = Annotated[
-    list[str] | None,
-    typer.Option("--diagnosis", help="ICD-10-CM diagnosis code, e.g. M54.50; repeat for more."),
-]
-NetworkOpt = Annotated[
-    Network,
-    typer.Option(
-        "--network",
-        parser=choice_parser(Network),
-        metavar=choice_metavar(Network),
-        help="The clinic's network status.",
-    ),
-]
-InjuryOpt = Annotated[
-    Injury,
-    typer.Option(
-        "--injury",
-        parser=choice_parser(Injury),
-        metavar=choice_metavar(Injury),
-        help="Injury context.",
-    ),
-]
-DeductibleMetOpt = Annotated[
-    str,
-    typer.Option(
-        "--deductible-met", help='Deductible met this benefit period, dollars ("450.00").'
-    ),
-]
-OopMetOpt = Annotated[
-    str, typer.Option("--oop-met", help="Out-of-pocket maximum met this benefit period, dollars.")
-]
-VisitsUsedOpt = Annotated[
-    int, typer.Option("--visits-used", help="Visits used in the plan's limit bucket this period.")
-]
-PriorAuthOpt = Annotated[
-    bool,
-    typer.Option("--prior-auth-on-file", help="The payer already granted prior authorization."),
-]
 TargetOpt = config.TargetOpt  # flag > MASSAGE_ESTIMATOR_TARGET > config file > default
 ConfigOpt = config.ConfigOpt
 TimeoutOpt = Annotated[float, typer.Option("--timeout", help="Seconds to wait for the answer.")]
@@ -155,45 +90,6 @@ def dollars(value: str, flag: str) -> Cents:
         return parse_dollars(value)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint=flag) from None
-
-
-def session_details(
-    *,
-    plan: str,
-    session_type: str,
-    minutes: int,
-    referral: ReferralKind,
-    referral_date: datetime | None,
-    diagnosis: list[str] | None,
-    day: date | None,
-    network: Network,
-    injury: Injury,
-    deductible_met: str,
-    oop_met: str,
-    visits_used: int,
-    prior_auth_on_file: bool,
-) -> pb.SessionDetails:
-    """The SessionDetails message the flags describe (range checks are the server's)."""
-    details = pb.SessionDetails(
-        plan_id=plan,
-        session_type=session_type,
-        minutes=minutes,
-        referral=pb.Referral(kind=wire.REFERRAL_KINDS[referral]),
-        diagnosis_codes=list(diagnosis or []),
-        network=wire.NETWORKS[network],
-        injury=wire.INJURIES[injury],
-        accumulators=pb.Accumulators(
-            deductible_met=wire.money_to_proto(dollars(deductible_met, "--deductible-met")),
-            out_of_pocket_met=wire.money_to_proto(dollars(oop_met, "--oop-met")),
-            visits_used=visits_used,
-        ),
-        prior_authorization_on_file=prior_auth_on_file,
-    )
-    if referral_date is not None:
-        details.referral.issue_date.CopyFrom(wire.date_to_proto(referral_date.date()))
-    if day is not None:
-        details.date_of_service.CopyFrom(wire.date_to_proto(day))
-    return details
 
 
 def known_session_types(clinic_file: Path) -> list[str] | None:
@@ -289,28 +185,10 @@ def fail_with_rpc_error(exc: grpc.RpcError, target: str) -> NoReturn:
     raise typer.Exit(EXIT_REFUSED)
 
 
-# The flag a clerk typed for each request field the service may name (quote, plan, gfe).
-FIELD_FLAGS = {
-    "session.plan_id": "--plan",
-    "session.session_type": "--session-type",
-    "session.minutes": "--minutes",
-    "session.referral.kind": "--referral",
-    "session.referral.issue_date": "--referral-date",
-    "session.diagnosis_codes": "--diagnosis",
-    "session.date_of_service": "--date",
-    "session.network": "--network",
-    "session.injury": "--injury",
-    "session.accumulators.deductible_met": "--deductible-met",
-    "session.accumulators.out_of_pocket_met": "--oop-met",
-    "session.accumulators.visits_used": "--visits-used",
-    "recurrence.start_date": "--date",
-    "recurrence.session_count": "--sessions",
-    "recurrence.every_days": "--every-days",
-}
-
-
 def flag_of(field: str) -> str:
     """ " (--minutes)" for "session.minutes" (indexes ignored), "" for other fields."""
+    from service.cli.session_flags import FIELD_FLAGS  # it builds on this module's parsers
+
     flag = FIELD_FLAGS.get(re.sub(r"\[\d+\]", "", field))
     return f" ({flag})" if flag else ""
 

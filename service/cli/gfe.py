@@ -17,9 +17,19 @@ from massage_estimator.v1 import estimator_pb2 as pb
 
 from service import wire
 from service.cli import common, config
-from service.domain.model import Clinic, Injury, Network, ReferralKind
+from service.cli.session_flags import SessionFlags, with_session_flags
+from service.domain.model import Clinic
 from service.domain.money import Cents
-from service.gfe import Client, GfeError, ServiceLine, build_estimate, render_html, render_pdf
+from service.domain.validation import MAX_EVERY_DAYS, MAX_PLAN_SESSIONS
+from service.gfe import (
+    Client,
+    GfeError,
+    GoodFaithEstimate,
+    ServiceLine,
+    build_estimate,
+    render_html,
+    render_pdf,
+)
 from service.gfe.document import unprintable, usd
 
 SELF_PAY = "self-pay"
@@ -67,59 +77,68 @@ def service_lines(
     return lines
 
 
+ClientNameOpt = Annotated[str, typer.Option("--client-name", help="The client's full name.")]
+ClientDobOpt = Annotated[
+    datetime,
+    typer.Option(
+        "--client-dob",
+        parser=common.parse_day,
+        metavar="YYYY-MM-DD",
+        help="Date of birth (YYYY-MM-DD).",
+    ),
+]
+PdfOpt = Annotated[Path | None, typer.Option("--pdf", help="Write the estimate as PDF here.")]
+HtmlOpt = Annotated[Path | None, typer.Option("--html", help="Write the estimate as HTML here.")]
+FirstDateOpt = Annotated[
+    datetime | None,
+    typer.Option(
+        "--date",
+        parser=common.parse_day,
+        metavar="YYYY-MM-DD",
+        help="Date of the (first) session (YYYY-MM-DD); default today.",
+    ),
+]
+SessionsOpt = Annotated[
+    int,
+    typer.Option(
+        "--sessions", min=1, max=MAX_PLAN_SESSIONS, help="Sessions in the treatment plan."
+    ),
+]
+EveryDaysOpt = Annotated[
+    int, typer.Option("--every-days", min=1, max=MAX_EVERY_DAYS, help="Days between sessions.")
+]
+IssuedOpt = Annotated[
+    datetime | None,
+    typer.Option(
+        "--issued",
+        parser=common.parse_day,
+        metavar="YYYY-MM-DD",
+        help="Issue date (YYYY-MM-DD); default today.",
+    ),
+]
+ClinicOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--clinic",
+        help="clinic.yaml with the provider's name, NPI, TIN and address (default: "
+        "$MASSAGE_ESTIMATOR_CLINIC, the config file, payer_rules/clinic.yaml).",
+        show_default=False,
+    ),
+]
+
+
+@with_session_flags(self_pay=True)
 def gfe(
-    client_name: Annotated[str, typer.Option("--client-name", help="The client's full name.")],
-    client_dob: Annotated[
-        datetime,
-        typer.Option(
-            "--client-dob",
-            parser=common.parse_day,
-            metavar="YYYY-MM-DD",
-            help="Date of birth (YYYY-MM-DD).",
-        ),
-    ],
-    session_type: common.SessionTypeOpt,
-    minutes: common.MinutesOpt,
-    pdf: Annotated[
-        Path | None, typer.Option("--pdf", help="Write the estimate as PDF here.")
-    ] = None,
-    html: Annotated[
-        Path | None, typer.Option("--html", help="Write the estimate as HTML here.")
-    ] = None,
-    first_date: Annotated[
-        datetime | None,
-        typer.Option(
-            "--date",
-            parser=common.parse_day,
-            metavar="YYYY-MM-DD",
-            help="Date of the (first) session (YYYY-MM-DD); default today.",
-        ),
-    ] = None,
-    sessions: Annotated[
-        int, typer.Option("--sessions", min=1, max=366, help="Sessions in the treatment plan.")
-    ] = 1,
-    every_days: Annotated[
-        int, typer.Option("--every-days", min=1, max=365, help="Days between sessions.")
-    ] = 7,
-    diagnosis: common.DiagnosisOpt = None,
-    issued: Annotated[
-        datetime | None,
-        typer.Option(
-            "--issued",
-            parser=common.parse_day,
-            metavar="YYYY-MM-DD",
-            help="Issue date (YYYY-MM-DD); default today.",
-        ),
-    ] = None,
-    clinic_file: Annotated[
-        Path | None,
-        typer.Option(
-            "--clinic",
-            help="clinic.yaml with the provider's name, NPI, TIN and address (default: "
-            "$MASSAGE_ESTIMATOR_CLINIC, the config file, payer_rules/clinic.yaml).",
-            show_default=False,
-        ),
-    ] = None,
+    session: SessionFlags,
+    client_name: ClientNameOpt,
+    client_dob: ClientDobOpt,
+    pdf: PdfOpt = None,
+    html: HtmlOpt = None,
+    first_date: FirstDateOpt = None,
+    sessions: SessionsOpt = 1,
+    every_days: EveryDaysOpt = 7,
+    issued: IssuedOpt = None,
+    clinic_file: ClinicOpt = None,
     target: common.TargetOpt = None,
     config_file: common.ConfigOpt = None,
     timeout: common.TimeoutOpt = common.DEFAULT_TIMEOUT,
@@ -139,9 +158,49 @@ def gfe(
         --session-type myofascial --minutes 45 --date 2026-03-03 --sessions 6 --every-days 7
         --pdf plan-gfe.pdf
     """
+    issued_on = issued.date() if issued else date.today()
+    _check_usage(pdf, html, client_name, client_dob.date(), issued_on)
+    conn = config.resolve_or_exit(target=target, config=config_file, clinic=clinic_file)
+    clinic = load_clinic(conn.clinic_file)
+    problem = common.session_type_problem(session["session_type"], sorted(clinic.session_types))
+    if problem:
+        raise typer.BadParameter(problem, param_hint="--session-type")
+    start = first_date.date() if first_date else date.today()
+    estimates, expected_total = _price(
+        session, start, sessions, every_days, target, config_file, timeout
+    )
+    try:
+        document = build_estimate(
+            clinic=clinic,
+            client=Client(client_name, client_dob.date()),
+            issued_on=issued_on,
+            session_type=session["session_type"],
+            minutes=session["minutes"],
+            lines=service_lines(estimates, clinic, list(session["diagnosis"] or [])),
+            every_days=every_days if sessions > 1 else None,
+        )
+        if expected_total is not None and expected_total != document.total:
+            raise GfeError(
+                f"the service's total {usd(expected_total)} differs from the sum of its "
+                f"sessions {usd(document.total)}"
+            )
+    except GfeError as exc:
+        common.err_console.print(f"error: cannot issue the estimate: {exc}", markup=False)
+        raise typer.Exit(common.EXIT_REFUSED) from None
+    written = _write(document, pdf, html)
+    typer.echo(
+        f"Good Faith Estimate for {document.client.name}: {len(document.lines)} "
+        f"session{'s' if len(document.lines) != 1 else ''} ({document.dates_text()}), "
+        f"total {usd(document.total)}; wrote {', '.join(written)}"
+    )
+
+
+def _check_usage(
+    pdf: Path | None, html: Path | None, client_name: str, dob: date, issued_on: date
+) -> None:
+    """Refuse what cannot make an estimate before asking the service (exit 2)."""
     if pdf is None and html is None:
         raise typer.BadParameter("give --pdf FILE, --html FILE or both", param_hint="--pdf")
-    issued_on = issued.date() if issued else date.today()
     if not client_name.strip():
         raise typer.BadParameter("the client's name is required", param_hint="--client-name")
     if unprintable(client_name):
@@ -150,70 +209,42 @@ def gfe(
             "give the name in Latin letters",
             param_hint="--client-name",
         )
-    if client_dob.date() > issued_on:
+    if dob > issued_on:
         raise typer.BadParameter(
-            f"{client_dob.date()} is after the issue date {issued_on}", param_hint="--client-dob"
+            f"{dob} is after the issue date {issued_on}", param_hint="--client-dob"
         )
-    conn = config.resolve_or_exit(target=target, config=config_file, clinic=clinic_file)
-    clinic = load_clinic(conn.clinic_file)
-    problem = common.session_type_problem(session_type, sorted(clinic.session_types))
-    if problem:
-        raise typer.BadParameter(problem, param_hint="--session-type")
-    start = first_date.date() if first_date else date.today()
-    details = common.session_details(
-        plan=SELF_PAY,
-        session_type=session_type,
-        minutes=minutes,
-        referral=ReferralKind.NONE,
-        referral_date=None,
-        diagnosis=diagnosis,
-        day=start if sessions == 1 else None,
-        network=Network.IN,
-        injury=Injury.NONE,
-        deductible_met="0",
-        oop_met="0",
-        visits_used=0,
-        prior_auth_on_file=False,
-    )
-    estimates: list[pb.Estimate]
-    expected_total: Cents | None = None
+
+
+def _price(
+    session: SessionFlags,
+    start: date,
+    sessions: int,
+    every_days: int,
+    target: str | None,
+    config_file: Path | None,
+    timeout: float,
+) -> tuple[list[pb.Estimate], Cents | None]:
+    """The service's self-pay estimates, and for a plan its total (to check against)."""
     if sessions == 1:
-        single = pb.EstimateSessionRequest(session=details)
+        single = pb.EstimateSessionRequest(session=session.details(start, plan=SELF_PAY))
         one: pb.EstimateSessionResponse = common.call_service(
             target, lambda stub: stub.EstimateSession(single, timeout=timeout), config_file
         )
-        estimates = [one.estimate]
-    else:
-        planned = pb.EstimateTreatmentPlanRequest(
-            session=details,
-            recurrence=pb.Recurrence(
-                start_date=wire.date_to_proto(start), session_count=sessions, every_days=every_days
-            ),
-        )
-        many: pb.EstimateTreatmentPlanResponse = common.call_service(
-            target, lambda stub: stub.EstimateTreatmentPlan(planned, timeout=timeout), config_file
-        )
-        estimates = list(many.sessions)
-        expected_total = wire.cents_from_money(many.total_patient_pays)
-    try:
-        lines = service_lines(estimates, clinic, list(diagnosis or []))
-        document = build_estimate(
-            clinic=clinic,
-            client=Client(client_name, client_dob.date()),
-            issued_on=issued_on,
-            session_type=session_type,
-            minutes=minutes,
-            lines=lines,
-            every_days=every_days if sessions > 1 else None,
-        )
-        if expected_total is not None and expected_total != document.total:
-            raise GfeError(
-                f"the service's total {usd(expected_total)} differs from the sum of its sessions "
-                f"{usd(document.total)}"
-            )
-    except GfeError as exc:
-        common.err_console.print(f"error: cannot issue the estimate: {exc}", markup=False)
-        raise typer.Exit(common.EXIT_REFUSED) from None
+        return [one.estimate], None
+    planned = pb.EstimateTreatmentPlanRequest(
+        session=session.details(None, plan=SELF_PAY),
+        recurrence=pb.Recurrence(
+            start_date=wire.date_to_proto(start), session_count=sessions, every_days=every_days
+        ),
+    )
+    many: pb.EstimateTreatmentPlanResponse = common.call_service(
+        target, lambda stub: stub.EstimateTreatmentPlan(planned, timeout=timeout), config_file
+    )
+    return list(many.sessions), wire.cents_from_money(many.total_patient_pays)
+
+
+def _write(document: GoodFaithEstimate, pdf: Path | None, html: Path | None) -> list[str]:
+    """Write the estimate where asked; a file that cannot be written is bad usage (exit 2)."""
     written: list[str] = []
     try:
         if pdf is not None:
@@ -225,8 +256,4 @@ def gfe(
     except OSError as exc:
         common.err_console.print(f"error: cannot write the estimate: {exc}", markup=False)
         raise typer.Exit(2) from None
-    typer.echo(
-        f"Good Faith Estimate for {document.client.name}: {len(document.lines)} "
-        f"session{'s' if len(document.lines) != 1 else ''} ({document.dates_text()}), "
-        f"total {usd(document.total)}; wrote {', '.join(written)}"
-    )
+    return written
