@@ -39,17 +39,22 @@ def _day(value: pb.Estimate) -> date:
     return wire.date_of(value.date_of_service)
 
 
-def load_clinic(path: Path) -> Clinic:
-    """The clinic profile, or exit 2 naming the file and the problem."""
-    from service.rulefiles.loader import load_clinic_file
+def load_clinic(path: Path, session_type: str) -> Clinic:
+    """The clinic profile, or exit 2 naming the file and the problem; a session type it does
+    not offer is bad usage too."""
+    from service.rulefiles import load_clinic_file
 
     try:
-        return load_clinic_file(path)
+        clinic = load_clinic_file(path)
     except Exception as exc:  # a missing or invalid profile is a configuration mistake
         common.err_console.print(
             f"error: cannot read the clinic profile {path}: {exc}", markup=False
         )
         raise typer.Exit(2) from None
+    problem = common.session_type_problem(session_type, sorted(clinic.session_types))
+    if problem:
+        raise typer.BadParameter(problem, param_hint="--session-type")
+    return clinic
 
 
 def service_lines(
@@ -161,10 +166,7 @@ def gfe(
     issued_on = issued.date() if issued else date.today()
     _check_usage(pdf, html, client_name, client_dob.date(), issued_on)
     conn = config.resolve_or_exit(target=target, config=config_file, clinic=clinic_file)
-    clinic = load_clinic(conn.clinic_file)
-    problem = common.session_type_problem(session["session_type"], sorted(clinic.session_types))
-    if problem:
-        raise typer.BadParameter(problem, param_hint="--session-type")
+    clinic = load_clinic(conn.clinic_file, session["session_type"])
     start = first_date.date() if first_date else date.today()
     estimates, expected_total = _price(
         session, start, sessions, every_days, target, config_file, timeout
@@ -179,11 +181,7 @@ def gfe(
             lines=service_lines(estimates, clinic, list(session["diagnosis"] or [])),
             every_days=every_days if sessions > 1 else None,
         )
-        if expected_total is not None and expected_total != document.total:
-            raise GfeError(
-                f"the service's total {usd(expected_total)} differs from the sum of its "
-                f"sessions {usd(document.total)}"
-            )
+        _check_total(expected_total, document.total)
     except GfeError as exc:
         common.err_console.print(f"error: cannot issue the estimate: {exc}", markup=False)
         raise typer.Exit(common.EXIT_REFUSED) from None
@@ -257,3 +255,11 @@ def _write(document: GoodFaithEstimate, pdf: Path | None, html: Path | None) -> 
         common.err_console.print(f"error: cannot write the estimate: {exc}", markup=False)
         raise typer.Exit(2) from None
     return written
+
+
+def _check_total(expected: Cents | None, total: Cents) -> None:
+    """A treatment plan's sessions must add up to the total the service gave."""
+    if expected is not None and expected != total:
+        raise GfeError(
+            f"the service's total {usd(expected)} differs from the sum of its sessions {usd(total)}"
+        )

@@ -13,17 +13,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-# serve.py's docstring predates the examples convention; they are added here.
-app.command(
-    "serve",
-    epilog=(
-        "Examples:\n\n"
-        "  massage-estimator serve\n\n"
-        "  massage-estimator serve --host 0.0.0.0 --port 6000 --log-level DEBUG\n\n"
-        "  MASSAGE_ESTIMATOR_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1/test "
-        "massage-estimator serve"
-    ),
-)(serve.serve)
+app.command("serve")(serve.serve)
 app.command("quote")(quote.quote)
 app.command("plan")(plan.plan)
 app.command("batch")(batch.batch)

@@ -270,19 +270,7 @@ def publish(
         raise typer.BadParameter("name who publishes", param_hint="--by")
     contents = [(path, read_file(path)) for path in files]
     if len(contents) > 1:  # a dry run of all first, so a bad file stops the whole list
-        bad: list[str] = []
-        for path, text in contents:
-            check = _validate_one(target, config_file, timeout, path, text)
-            if not check.valid:
-                bad.append(f"invalid: {path}")
-                bad.extend(
-                    line for line in problem_lines(check.problems) if line.startswith("  error")
-                )
-        if bad:
-            common.err_console.print("error: nothing was published:", markup=False)
-            for line in bad:
-                common.err_console.print(line, markup=False)
-            raise typer.Exit(common.EXIT_REFUSED)
+        _refuse_if_any_invalid(target, config_file, timeout, contents)
     results = []
     for path, text in contents:
         request = rpb.PublishRuleSetRequest(
@@ -292,6 +280,27 @@ def publish(
     if as_json:
         print_json_value([{"file": str(p), "response": as_dict(r)} for p, r in results])
         return
+    _print_published(results)
+
+
+def _refuse_if_any_invalid(
+    target: str | None, config_file: Path | None, timeout: float, contents: list[tuple[Path, str]]
+) -> None:
+    """Validate every file; when any has an error, list them all and exit 1 unpublished."""
+    bad: list[str] = []
+    for path, text in contents:
+        check = _validate_one(target, config_file, timeout, path, text)
+        if not check.valid:
+            bad.append(f"invalid: {path}")
+            bad.extend(line for line in problem_lines(check.problems) if line.startswith("  error"))
+    if bad:
+        common.err_console.print("error: nothing was published:", markup=False)
+        for line in bad:
+            common.err_console.print(line, markup=False)
+        raise typer.Exit(common.EXIT_REFUSED)
+
+
+def _print_published(results: list[tuple[Path, rpb.PublishRuleSetResponse]]) -> None:
     out = table("Published", ("file", "payer", "version", "effective", "result", "checksum"))
     for path, response in results:
         info = response.rule_set
