@@ -27,6 +27,15 @@ ICD10_PATTERN = re.compile(r"^[A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4})?$")
 def session_violations(request: SessionRequest, clinic: Clinic) -> list[FieldViolation]:
     """Everything wrong with one session request, field by field (date fields aside, which
     the transport checks while parsing)."""
+    return (
+        _what_violations(request, clinic)
+        + _referral_violations(request)
+        + _accumulator_violations(request)
+    )
+
+
+def _what_violations(request: SessionRequest, clinic: Clinic) -> list[FieldViolation]:
+    """The plan, the session type, its length and the diagnosis codes."""
     out: list[FieldViolation] = []
     if not request.plan_id.strip():
         out.append(
@@ -61,6 +70,11 @@ def session_violations(request: SessionRequest, clinic: Clinic) -> list[FieldVio
                     "optionally a dot and up to 4 more, e.g. M54.50)",
                 )
             )
+    return out
+
+
+def _referral_violations(request: SessionRequest) -> list[FieldViolation]:
+    out: list[FieldViolation] = []
     if request.referral_kind is not ReferralKind.NONE and request.referral_date is None:
         out.append(
             FieldViolation(
@@ -75,6 +89,12 @@ def session_violations(request: SessionRequest, clinic: Clinic) -> list[FieldVio
                 f"{request.date_of_service.isoformat()}",
             )
         )
+    return out
+
+
+def _accumulator_violations(request: SessionRequest) -> list[FieldViolation]:
+    """What the client has used: never negative, never beyond what any benefit period holds."""
+    out: list[FieldViolation] = []
     acc = request.accumulators
     for name, value, most, show in (
         ("accumulators.deductible_met", acc.deductible_met, MAX_ACCUMULATED_CENTS, format_usd),

@@ -136,9 +136,6 @@ def check_publish(candidate: VersionLike, published: Iterable[VersionLike]) -> l
     def error(path: str, message: str) -> None:
         problems.append(Problem(label, path, message, ERROR))
 
-    def warn(path: str, message: str) -> None:
-        problems.append(Problem(label, path, message, WARNING))
-
     others = [
         p
         for p in published
@@ -161,51 +158,82 @@ def check_publish(candidate: VersionLike, published: Iterable[VersionLike]) -> l
             error(f"plans[{plan_id}]", "the plan is defined twice in this version")
         seen.add(plan_id)
 
+    problems.extend(_label_problems(candidate, others))
+    for plan_id in sorted(seen):
+        problems.extend(_plan_problems(candidate, others, plan_id))
+    return problems
+
+
+def _label_problems(candidate: VersionLike, others: Sequence[VersionLike]) -> list[Problem]:
+    """A version label of the payer already taken by other content; a changed payer name."""
+    label = version_label(candidate)
+    problems: list[Problem] = []
     for other in others:
         if other.payer_id != candidate.payer_id:
             continue
         if other.version == candidate.version:
-            error(
-                "version",
-                f"version {candidate.version!r} of {candidate.payer_id} is already published "
-                f"with different content ({other.checksum}); published versions never change, "
-                "publish the change under a new version label",
+            problems.append(
+                Problem(
+                    label,
+                    "version",
+                    f"version {candidate.version!r} of {candidate.payer_id} is already "
+                    f"published with different content ({other.checksum}); published versions "
+                    "never change, publish the change under a new version label",
+                    ERROR,
+                )
             )
         elif other.payer_name != candidate.payer_name:
-            warn(
-                "payer_name",
-                f"payer name {candidate.payer_name!r} differs from {other.payer_name!r} "
-                f"in {version_label(other)}",
+            problems.append(
+                Problem(
+                    label,
+                    "payer_name",
+                    f"payer name {candidate.payer_name!r} differs from {other.payer_name!r} "
+                    f"in {version_label(other)}",
+                    WARNING,
+                )
             )
+    return problems
 
-    for plan_id in sorted(seen):
-        base = f"plans[{plan_id}]"
-        same_plan = [o for o in others if plan_id in _plan_ids(o)]
-        for other in same_plan:
-            if other.payer_id != candidate.payer_id:
-                error(
+
+def _plan_problems(
+    candidate: VersionLike, others: Sequence[VersionLike], plan_id: str
+) -> list[Problem]:
+    """A plan id another payer owns; an overlap with another version of the plan that leaves
+    the index's choice ambiguous; dates next to the candidate that nothing covers."""
+    label = version_label(candidate)
+    base = f"plans[{plan_id}]"
+    problems: list[Problem] = []
+    same_plan = [o for o in others if plan_id in _plan_ids(o)]
+    for other in same_plan:
+        if other.payer_id != candidate.payer_id:
+            problems.append(
+                Problem(
+                    label,
                     base,
                     f"plan {plan_id!r} already belongs to payer {other.payer_id} "
                     f"({version_label(other)}); a plan id must name one payer's plan",
+                    ERROR,
                 )
-                continue
-            if other.version == candidate.version:
-                continue  # already reported as a changed published version
-            if not _overlaps(
+            )
+        elif (
+            other.version != candidate.version  # else reported as a changed published version
+            and _overlaps(
                 candidate.effective_from,
                 candidate.effective_to,
                 other.effective_from,
                 other.effective_to,
-            ):
-                continue
-            if overlap_is_allowed(candidate, other):
-                continue
-            error(
-                f"{base}.effective_from",
-                _overlap_message(candidate, other, plan_id),
             )
-        problems.extend(_gap_warnings(candidate, same_plan, plan_id, label))
-    return problems
+            and not overlap_is_allowed(candidate, other)
+        ):
+            problems.append(
+                Problem(
+                    label,
+                    f"{base}.effective_from",
+                    _overlap_message(candidate, other, plan_id),
+                    ERROR,
+                )
+            )
+    return problems + _gap_warnings(candidate, same_plan, plan_id, label)
 
 
 def _overlap_message(candidate: VersionLike, other: VersionLike, plan_id: str) -> str:

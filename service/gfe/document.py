@@ -87,10 +87,6 @@ class Provider:
     tin: str
     address_lines: tuple[str, ...]
 
-    @classmethod
-    def from_clinic(cls, clinic: Clinic) -> Provider:
-        return cls(clinic.name, clinic.npi, clinic.tin, tuple(clinic.address_lines))
-
 
 @dataclass(frozen=True)
 class Client:
@@ -171,6 +167,44 @@ def build_estimate(
 ) -> GoodFaithEstimate:
     """Check every element and assemble the estimate; a missing element is an error, never a
     blank or a $0 line on the page."""
+    problems = _problems(clinic, client, issued_on, session_type, lines)
+    if problems:
+        raise GfeError("; ".join(problems))
+    group = clinic.session_types[session_type].group
+    return GoodFaithEstimate(
+        client=Client(plain(client.name).strip(), client.date_of_birth),
+        provider=Provider(
+            plain(clinic.name),
+            clinic.npi,
+            clinic.tin,
+            tuple(plain(a) for a in clinic.address_lines),
+        ),
+        issued_on=issued_on,
+        service_description=plain(
+            service_description(session_type, group, minutes, len(lines), every_days)
+        ),
+        lines=tuple(
+            ServiceLine(
+                line.date_of_service,
+                plain(line.description),
+                tuple(plain(c) for c in line.diagnosis_codes),
+                line.cpt_code,
+                line.units,
+                line.charge,
+            )
+            for line in lines
+        ),
+    )
+
+
+def _problems(
+    clinic: Clinic,
+    client: Client,
+    issued_on: date,
+    session_type: str,
+    lines: Sequence[ServiceLine],
+) -> list[str]:
+    """Every element an estimate would miss or get wrong, in words."""
     problems: list[str] = []
     if not client.name.strip():
         problems.append("the client's name is required")
@@ -200,30 +234,4 @@ def build_estimate(
     dates = [line.date_of_service for line in lines]
     if dates != sorted(dates):
         problems.append("the sessions are not in date order")
-    if problems:
-        raise GfeError("; ".join(problems))
-    group = clinic.session_types[session_type].group
-    return GoodFaithEstimate(
-        client=Client(plain(client.name).strip(), client.date_of_birth),
-        provider=Provider(
-            plain(clinic.name),
-            clinic.npi,
-            clinic.tin,
-            tuple(plain(a) for a in clinic.address_lines),
-        ),
-        issued_on=issued_on,
-        service_description=plain(
-            service_description(session_type, group, minutes, len(lines), every_days)
-        ),
-        lines=tuple(
-            ServiceLine(
-                line.date_of_service,
-                plain(line.description),
-                tuple(plain(c) for c in line.diagnosis_codes),
-                line.cpt_code,
-                line.units,
-                line.charge,
-            )
-            for line in lines
-        ),
-    )
+    return problems

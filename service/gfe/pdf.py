@@ -76,6 +76,18 @@ def render_pdf(gfe: GoodFaithEstimate) -> bytes:
     _field(pdf, "Description:", gfe.service_description)
     _field(pdf, "Date(s):", gfe.dates_text())
 
+    _items(pdf, gfe)
+
+    _heading(pdf, "Disclaimers")
+    pdf.set_font(_FONT, size=9)
+    for text in gfe.disclaimers:
+        pdf.multi_cell(0, 4.5, f"- {text}", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.ln(1)
+    return bytes(pdf.output())
+
+
+def _items(pdf: FPDF, gfe: GoodFaithEstimate) -> None:
+    """The table of sessions, one row each, and the total."""
     _heading(pdf, "Estimated items and services")
     pdf.set_font(_FONT, size=9)
     with pdf.table(
@@ -106,10 +118,3 @@ def render_pdf(gfe: GoodFaithEstimate) -> bytes:
         total = table.row()
         total.cell("Total estimated charges", colspan=5, style=FontFace(emphasis="BOLD"))
         total.cell(usd(gfe.total), style=FontFace(emphasis="BOLD"))
-
-    _heading(pdf, "Disclaimers")
-    pdf.set_font(_FONT, size=9)
-    for text in gfe.disclaimers:
-        pdf.multi_cell(0, 4.5, f"- {text}", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-        pdf.ln(1)
-    return bytes(pdf.output())
