@@ -1,8 +1,11 @@
 """The `massage-estimator` console script (entry point `service.cli:main`).
 
-One module per command group: serve.py (the server), quote.py (one session), plan.py (a
-treatment plan); common.py holds the session flags, the channel and error printing shared by
-the client commands, render.py the tables. Later groups (batch, gfe, rules) plug into main.app.
+One module per command or command group, registered on main.app. The client commands (quote,
+plan, batch, gfe, plans, quotes, rules, version) talk to a running service over gRPC through
+service.wire and never import the server's adapter or the store; common.py holds the channel,
+flag parsers and error printing they share, session_flags.py the session flags of quote, plan
+and gfe, render.py the tables. The operator commands (serve, db) start the server or act on
+the store through the composition root (service.app) and the storage adapter.
 """
 
 from __future__ import annotations

@@ -38,8 +38,8 @@ err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def parse_day(value: object) -> datetime:
-    """A YYYY-MM-DD flag; a day that does not exist ("2026-02-30") is named as such, where
-    typer's own date type said "Value error, ... does not match the formats '%Y-%m-%d'"."""
+    """A YYYY-MM-DD flag; a day that does not exist ("2026-02-30") is named as such, in
+    words a clerk reads ("... is not a date"), not the date type's format list."""
     if isinstance(value, datetime):
         return value
     try:
@@ -52,8 +52,8 @@ E = TypeVar("E", bound=enum.Enum)
 
 
 def choice_parser(choices: type[E]) -> Callable[[object], E]:
-    """A parser for a flag with fixed words that names the nearest one for a typo; typer's
-    own said "Value error, 'prescripton' is not one of ..." with no suggestion."""
+    """A parser for a flag with fixed words (case-insensitive) that names the nearest one
+    for a typo."""
     words = [str(c.value) for c in choices]
 
     def parse(value: object) -> E:

@@ -1,6 +1,6 @@
 """`massage-estimator version`: what is installed here, and how the service answers.
 
-The service has no version RPC (yet), so the server side reports what it can without one:
+The service has no version RPC, so the server side reports what it can without one:
 its health status (grpc.health.v1) and the services it offers (server reflection).
 """
 

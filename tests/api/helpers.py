@@ -31,7 +31,7 @@ def cents(money: money_pb2.Money) -> int:
 
 
 def issue_example(**changes: Any) -> pb.SessionDetails:
-    """The quote of issue 2's CLI example: acme-ppo-gold, deep tissue, 53 minutes."""
+    """The README's quickstart quote: acme-ppo-gold, deep tissue, 53 minutes."""
     session = pb.SessionDetails(
         plan_id="acme-ppo-gold",
         session_type="deep_tissue",

@@ -69,7 +69,7 @@ def mid_year_2026(allowed_97124: str = "34.00") -> str:
 
 
 def august_session() -> pb.SessionDetails:
-    """Issue 2's example session moved to 2026-08-03 (with a fresh prescription)."""
+    """The quickstart session moved to 2026-08-03 (with a fresh prescription)."""
     return issue_example(
         date_of_service=d("2026-08-03"),
         referral=pb.Referral(kind=pb.REFERRAL_KIND_PRESCRIPTION, issue_date=d("2026-07-15")),

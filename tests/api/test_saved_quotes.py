@@ -149,8 +149,8 @@ def test_a_saved_quote_with_a_future_rules_as_of_replays_with_what_was_known(
     c: Clients,
 ) -> None:
     # rules_as_of in the future means "everything known": at saving time that is what is
-    # published now. The replay used that future moment as it was, so a version published
-    # after the save (but before that moment) changed the replay: replay_matches false.
+    # published now. Taken literally, a version published after the save (but before that
+    # moment) would change the replay; the replay uses the saving time instead.
     future = timestamp_pb2.Timestamp(seconds=4_102_444_800)  # 2100-01-01T00:00:00Z
     saved = estimate(c, august_session(), save_quote=True, rules_as_of=future)
     assert saved.estimate.rule_version.version == "2026.1"
@@ -246,7 +246,7 @@ def test_get_quote_on_a_replica_that_has_not_seen_a_publish_yet_replays_the_same
 ) -> None:
     """A publishes and saves a quote priced with the new version; B is asked for it before its
     watcher has polled (here: never, the poll interval is stretched). GetQuote must catch B's
-    index up first, as saving does; it replayed on B's old index and reported a mismatch."""
+    index up first, as saving does, or it would replay on B's stale index and mismatch."""
     import service.app
 
     monkeypatch.setattr(service.app, "WATCH_POLL_SECONDS", 3600.0)

@@ -416,8 +416,8 @@ def test_progress_bar_on_a_terminal_and_not_with_quiet(grpc_target: str, tmp_pat
 
 
 def test_a_row_with_several_bad_cells_names_every_one(grpc_target: str, tmp_path: Path) -> None:
-    """Local checks used to stop at the first bad cell, so a clerk fixed one column, re-ran
-    and met the next; the service names every bad field, and so does the CLI now."""
+    """The local checks name every bad cell of a row, as the service names every bad field,
+    so a clerk fixes them all in one go."""
     source = tmp_path / "in.csv"
     source.write_text(
         "row_id,plan_id,session_type,minutes,network,deductible_met,visits_used,prior_auth_on_file\n"
@@ -446,8 +446,8 @@ def test_a_row_with_several_bad_cells_names_every_one(grpc_target: str, tmp_path
 def test_jsonl_whole_floats_count_and_non_objects_are_named(
     grpc_target: str, tmp_path: Path
 ) -> None:
-    """60.0 (as many JSON writers put 60) is 60 minutes; a JSON array row says what it is,
-    where it used to say "not a JSON object (not a JSON object)"."""
+    """60.0 (as many JSON writers put 60) is 60 minutes; a JSON array row says it is an
+    array, not an object with the columns."""
     source = tmp_path / "in.jsonl"
     source.write_text(
         '{"plan_id": "self-pay", "session_type": "swedish", "minutes": 60.0}\n'

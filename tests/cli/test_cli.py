@@ -211,7 +211,7 @@ def test_a_day_that_does_not_exist_is_named_in_words(
     ],
 )
 def test_a_mistyped_choice_gets_did_you_mean(flag: str, value: str, hint: str) -> None:
-    """Typer said "Value error, 'prescripton' is not one of ..." without a suggestion."""
+    """A mistyped word names the nearest one, not just "is not one of ..."."""
     result = run("quote", *EXAMPLE, flag, value, "--target", "127.0.0.1:1")
     assert result.returncode == 2, result.stderr
     text = " ".join(result.stderr.replace("│", " ").split())

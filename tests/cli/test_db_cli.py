@@ -48,8 +48,8 @@ def test_db_upgrade_reports_an_unreachable_database_in_one_line() -> None:
 
 @pytest.mark.parametrize("url", ["mysql://x/y", "not a url"])
 def test_db_with_an_unsupported_url_is_a_usage_error_without_traceback(url: str) -> None:
-    """An operator's typo in the URL used to end in a ModuleNotFoundError/ArgumentError
-    traceback; it is a bad setting (exit 2) named in one line with what is supported."""
+    """An operator's typo in the URL is a bad setting (exit 2) named in one line with what
+    is supported, never a ModuleNotFoundError/ArgumentError traceback."""
     for sub in ("current", "upgrade"):
         result = run("db", sub, "--database-url", url)
         assert result.returncode == 2, result.stderr

@@ -1,9 +1,8 @@
 """docs/rule-versions.md can be followed literally: its commands name the shipped example
 file and show that file's checksum and note.
 
-It used to show `acme-2026-07.yaml` (no such file at the repository root) with checksum
-sha256:a900d069... and note "mid-year fee increase" from a different file than the one
-shipped in docs/examples/, so an analyst's real run never matched the page.
+The page and the shipped docs/examples/ file must agree on the file's name, checksum and
+note, or an analyst's real run would never match the page.
 """
 
 from __future__ import annotations

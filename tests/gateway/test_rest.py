@@ -38,7 +38,7 @@ def day(iso: str) -> dict[str, int]:
 
 
 def issue_session(**changes: Any) -> dict[str, Any]:
-    """Issue 2's CLI example as a portal writes it in JSON (proto field names, enum names)."""
+    """The quickstart quote as a portal writes it in JSON (proto field names, enum names)."""
     session: dict[str, Any] = {
         "plan_id": "acme-ppo-gold",
         "session_type": "deep_tissue",
@@ -136,7 +136,7 @@ def test_quote_over_rest_is_issue_2s_example(gateway: Gateway) -> None:
     assert reply.status == 200, reply
     assert reply.headers["Content-Type"] == "application/json"
     est = reply.json["estimate"]
-    # Hand-computed (issue 2): 53 min deep tissue, CMS 8-minute rule -> 4 units of 97124 at
+    # Hand-computed: 53 min deep tissue, CMS 8-minute rule -> 4 units of 97124 at
     # $31.00 = $124.00; $50.00 deductible left, 20% of the remaining $74.00 = $14.80.
     assert est["covered"] is True
     assert est["coverage_basis"] == "COVERAGE_BASIS_MEDICAL_NECESSITY"

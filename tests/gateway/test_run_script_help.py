@@ -1,5 +1,5 @@
-"""scripts/run_with_gateway.sh --help: the usage lines, not the script's own code (it printed
-`set -euo pipefail` and did not mention --http-host). Needs no Go toolchain."""
+"""scripts/run_with_gateway.sh --help prints the usage lines (every option, --http-host
+included), never the script's own code. Needs no Go toolchain."""
 
 from __future__ import annotations
 

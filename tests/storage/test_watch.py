@@ -1,4 +1,4 @@
-"""A replica notices another replica's publish within 2 seconds (issue 3), on SQLite by
+"""A replica notices another replica's publish within 2 seconds, on SQLite by
 polling and on PostgreSQL by LISTEN/NOTIFY (with polling as the fallback)."""
 
 from __future__ import annotations
