@@ -9,8 +9,7 @@ published with other content -> ALREADY_EXISTS; an unknown version -> NOT_FOUND.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 import grpc
 import yaml
@@ -23,8 +22,9 @@ from service.api.errors import abort
 from service.domain.index import ServedPlan
 from service.domain.model import RuleSetVersion
 from service.domain.problems import Problem
-from service.domain.versions import ChangeKind, VersionIdentity
+from service.domain.versions import ChangeKind
 from service.usecases import PublishedVersion, RuleSetService
+from service.usecases.ports import VersionMeta
 
 SERVICE_NAME = rpb.DESCRIPTOR.services_by_name["PayerRulesService"].full_name
 
@@ -47,20 +47,7 @@ def problem_to_proto(p: Problem) -> rpb.RuleProblem:
     )
 
 
-class _VersionMeta(VersionIdentity, Protocol):
-    """The metadata a published version and a domain version share."""
-
-    @property
-    def published_at(self) -> datetime: ...
-    @property
-    def published_by(self) -> str: ...
-    @property
-    def note(self) -> str: ...
-    @property
-    def source(self) -> str: ...
-
-
-def _info_to_proto(meta: _VersionMeta, plan_ids: Iterable[str]) -> rpb.RuleSetInfo:
+def _info_to_proto(meta: VersionMeta, plan_ids: Iterable[str]) -> rpb.RuleSetInfo:
     info = rpb.RuleSetInfo(
         payer_id=meta.payer_id,
         payer_name=meta.payer_name,

@@ -98,9 +98,9 @@ def _saved_to_proto(
     """The answer to GetQuote without its replay, the request as it was saved, and the moment
     whose rules the replay uses."""
     stored_request = pb.EstimateSessionRequest()
-    json_format.ParseDict(dict(saved.request), stored_request)
+    json_format.ParseDict(dict(saved.quote.request), stored_request)
     stored_estimate = pb.Estimate()
-    json_format.ParseDict(dict(saved.response), stored_estimate)
+    json_format.ParseDict(dict(saved.quote.response), stored_estimate)
     response = pb.GetQuoteResponse(
         quote_id=saved.id,
         request=stored_request,

@@ -48,6 +48,11 @@ def parse_day(value: object) -> datetime:
         raise typer.BadParameter(f"{value!r} is not a date (expected YYYY-MM-DD)") from None
 
 
+def day_option(flag: str, help: str) -> Any:
+    """A YYYY-MM-DD option (read by parse_day), for `Annotated[datetime | None, ...]`."""
+    return typer.Option(flag, parser=parse_day, metavar="YYYY-MM-DD", help=help)
+
+
 E = TypeVar("E", bound=enum.Enum)
 
 

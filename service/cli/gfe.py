@@ -83,25 +83,12 @@ def service_lines(
 
 
 ClientNameOpt = Annotated[str, typer.Option("--client-name", help="The client's full name.")]
-ClientDobOpt = Annotated[
-    datetime,
-    typer.Option(
-        "--client-dob",
-        parser=common.parse_day,
-        metavar="YYYY-MM-DD",
-        help="Date of birth (YYYY-MM-DD).",
-    ),
-]
+ClientDobOpt = Annotated[datetime, common.day_option("--client-dob", "Date of birth (YYYY-MM-DD).")]
 PdfOpt = Annotated[Path | None, typer.Option("--pdf", help="Write the estimate as PDF here.")]
 HtmlOpt = Annotated[Path | None, typer.Option("--html", help="Write the estimate as HTML here.")]
 FirstDateOpt = Annotated[
     datetime | None,
-    typer.Option(
-        "--date",
-        parser=common.parse_day,
-        metavar="YYYY-MM-DD",
-        help="Date of the (first) session (YYYY-MM-DD); default today.",
-    ),
+    common.day_option("--date", "Date of the (first) session (YYYY-MM-DD); default today."),
 ]
 SessionsOpt = Annotated[
     int,
@@ -113,13 +100,7 @@ EveryDaysOpt = Annotated[
     int, typer.Option("--every-days", min=1, max=MAX_EVERY_DAYS, help="Days between sessions.")
 ]
 IssuedOpt = Annotated[
-    datetime | None,
-    typer.Option(
-        "--issued",
-        parser=common.parse_day,
-        metavar="YYYY-MM-DD",
-        help="Issue date (YYYY-MM-DD); default today.",
-    ),
+    datetime | None, common.day_option("--issued", "Issue date (YYYY-MM-DD); default today.")
 ]
 ClinicOpt = Annotated[
     Path | None,

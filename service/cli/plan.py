@@ -21,12 +21,7 @@ EveryDaysOpt = Annotated[
 ]
 FirstDateOpt = Annotated[
     datetime | None,
-    typer.Option(
-        "--date",
-        parser=common.parse_day,
-        metavar="YYYY-MM-DD",
-        help="Date of the first session (YYYY-MM-DD); default today.",
-    ),
+    common.day_option("--date", "Date of the first session (YYYY-MM-DD); default today."),
 ]
 
 

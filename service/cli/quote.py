@@ -12,13 +12,7 @@ from service.cli import common, render
 from service.cli.session_flags import SessionFlags, with_session_flags
 
 DateOpt = Annotated[
-    datetime | None,
-    typer.Option(
-        "--date",
-        parser=common.parse_day,
-        metavar="YYYY-MM-DD",
-        help="Date of service (YYYY-MM-DD); default today.",
-    ),
+    datetime | None, common.day_option("--date", "Date of service (YYYY-MM-DD); default today.")
 ]
 SaveOpt = Annotated[
     bool, typer.Option("--save", help="Save the quote and print its id (see `quotes show ID`).")

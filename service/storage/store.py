@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,7 +38,7 @@ from service.domain.problems import Problem
 from service.domain.versions import PublishRejectedError, check_publish_batch, version_label
 from service.rulefiles import ParsedRuleSet, canonical_json
 from service.storage.tables import PlanVersionRow, RuleSetVersionRow, SavedQuoteRow
-from service.usecases.ports import PublishedVersion, PublishResult, SavedQuote
+from service.usecases.ports import NewQuote, PublishedVersion, PublishResult, SavedQuote
 from service.usecases.publishing import plan_publish
 
 if TYPE_CHECKING:
@@ -167,22 +167,7 @@ class RuleStore:
             )
         ).all():
             plans.setdefault(version_id, []).append(plan_id)
-        return [
-            PublishedVersion(
-                payer_id=r.payer_id,
-                payer_name=r.payer_name,
-                version=r.version,
-                effective_from=r.effective_from,
-                effective_to=r.effective_to,
-                checksum=r.checksum,
-                published_at=r.published_at,
-                published_by=r.published_by,
-                note=r.note,
-                source=r.source,
-                plan_ids=tuple(plans.get(r.id, ())),
-            )
-            for r in rows
-        ]
+        return [PublishedVersion.of(r, plans.get(r.id, ())) for r in rows]
 
     # ------------------------------------------------------------------ writes
 
@@ -257,30 +242,20 @@ class RuleStore:
 
     # ------------------------------------------------------------------ saved quotes
 
-    def save_quote(
-        self,
-        *,
-        request: Mapping[str, Any],
-        response: Mapping[str, Any],
-        plan_id: str,
-        payer_id: str | None = None,
-        version: str | None = None,
-        checksum: str | None = None,
-        now: datetime | None = None,
-    ) -> SavedQuote:
-        """Keep an estimate a client asked to save (request and answer as JSON, plus the rule
-        version that answered, so a replay can pin that version); returns it with its id."""
+    def save_quote(self, quote: NewQuote, now: datetime | None = None) -> SavedQuote:
+        """Keep an estimate a client asked to save, with the rule version that answered (so a
+        replay can pin that version); returns it with its id."""
         if now is not None and now.tzinfo is None:
             raise ValueError(f"save time {now.isoformat()} has no time zone; use UTC")
         row = SavedQuoteRow(
             id=str(uuid.uuid4()),
             created_at=(now or datetime.now(UTC)).astimezone(UTC),
-            request=canonical_json(request),
-            response=canonical_json(response),
-            plan_id=plan_id,
-            payer_id=payer_id,
-            version=version,
-            checksum=checksum,
+            request=canonical_json(quote.request),
+            response=canonical_json(quote.response),
+            plan_id=quote.plan_id,
+            payer_id=quote.payer_id,
+            version=quote.version,
+            checksum=quote.checksum,
         )
         with Session(self.engine) as session:
             session.add(row)
@@ -340,9 +315,7 @@ def _insert(session: Session, parsed: ParsedRuleSet, version: RuleSetVersion) ->
 
 
 def _saved_quote(row: SavedQuoteRow) -> SavedQuote:
-    return SavedQuote(
-        id=row.id,
-        created_at=row.created_at,
+    quote = NewQuote(
         request=json.loads(row.request),
         response=json.loads(row.response),
         plan_id=row.plan_id,
@@ -350,6 +323,7 @@ def _saved_quote(row: SavedQuoteRow) -> SavedQuote:
         version=row.version,
         checksum=row.checksum,
     )
+    return SavedQuote(row.id, row.created_at, quote)
 
 
 def _sqlite_setup(engine: Engine) -> None:

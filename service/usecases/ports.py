@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from service.domain.model import Clinic, RuleSetVersion
 from service.domain.problems import Problem
+from service.domain.versions import VersionIdentity
 from service.rulefiles import ParsedRuleSet
 
 
@@ -22,6 +23,19 @@ class PlanRef:
     """A plan as a published version's metadata names it."""
 
     plan_id: str
+
+
+class VersionMeta(VersionIdentity, Protocol):
+    """The metadata every published version has, whatever holds it (a domain version, a row)."""
+
+    @property
+    def published_at(self) -> datetime: ...
+    @property
+    def published_by(self) -> str: ...
+    @property
+    def note(self) -> str: ...
+    @property
+    def source(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -45,6 +59,22 @@ class PublishedVersion:
         """The plans it defines, in the shape the publish checks read."""
         return tuple(PlanRef(p) for p in self.plan_ids)
 
+    @classmethod
+    def of(cls, meta: VersionMeta, plan_ids: Sequence[str]) -> PublishedVersion:
+        return cls(
+            payer_id=meta.payer_id,
+            payer_name=meta.payer_name,
+            version=meta.version,
+            effective_from=meta.effective_from,
+            effective_to=meta.effective_to,
+            checksum=meta.checksum,
+            published_at=meta.published_at,
+            published_by=meta.published_by,
+            note=meta.note,
+            source=meta.source,
+            plan_ids=tuple(plan_ids),
+        )
+
 
 @dataclass(frozen=True)
 class PublishResult:
@@ -57,18 +87,25 @@ class PublishResult:
 
 
 @dataclass(frozen=True)
-class SavedQuote:
+class NewQuote:
     """An estimate a client asked to keep: the request and the answer as the API's JSON, and
     the rule version that answered (None for self-pay), so a replay can pin that version."""
 
-    id: str
-    created_at: datetime
     request: Mapping[str, Any]
     response: Mapping[str, Any]
     plan_id: str
     payer_id: str | None = None
     version: str | None = None
     checksum: str | None = None
+
+
+@dataclass(frozen=True)
+class SavedQuote:
+    """A kept estimate, with its id and when it was saved."""
+
+    id: str
+    created_at: datetime
+    quote: NewQuote
 
 
 class RuleStore(Protocol):
@@ -110,16 +147,8 @@ class RuleStore(Protocol):
 class QuoteStore(Protocol):
     """Saved quotes."""
 
-    def save_quote(
-        self,
-        *,
-        request: Mapping[str, Any],
-        response: Mapping[str, Any],
-        plan_id: str,
-        payer_id: str | None = None,
-        version: str | None = None,
-        checksum: str | None = None,
-        now: datetime | None = None,
-    ) -> SavedQuote: ...
+    def save_quote(self, quote: NewQuote, now: datetime | None = None) -> SavedQuote:
+        """Keep `quote`, saved at `now` (the current time when None); returns it with its id."""
+        ...
 
     def get_quote(self, quote_id: str) -> SavedQuote | None: ...

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from service.domain.errors import FieldViolation, InvalidRequestError
 from service.domain.model import Estimate, SessionRequest
 from service.usecases.errors import NotFoundError
-from service.usecases.ports import QuoteStore, SavedQuote
+from service.usecases.ports import NewQuote, QuoteStore, SavedQuote
 
 
 class Pricer(Protocol):
@@ -86,15 +86,15 @@ class QuoteService:
         created_at = self._clock()
         estimate = self._pricer.estimate(request, known_at(as_of, created_at))
         version = estimate.rule_version
-        saved = self._store.save_quote(
+        quote = NewQuote(
             request=request_record,
             response=self._record(estimate),
             plan_id=estimate.plan_id,  # as priced (stripped), not as sent
             payer_id=version.payer_id if version else None,
             version=version.version if version else None,
             checksum=version.checksum if version else None,
-            now=created_at,
         )
+        saved = self._store.save_quote(quote, now=created_at)
         return estimate, saved
 
     def get(self, quote_id: str) -> SavedQuote:

@@ -21,6 +21,7 @@ from service.domain.index import RuleIndex
 from service.domain.versions import PublishRejectedError
 from service.rulefiles import load_rules_dir
 from service.storage import RuleStore, StoreIntegrityError, create_store
+from service.usecases.ports import NewQuote
 
 from .rulesets import RULES_DIR, clinic, rule_set
 
@@ -443,19 +444,19 @@ def test_concurrent_publishes_from_processes(pg_url: str) -> None:
 
 
 def test_saved_quote_round_trip(store: RuleStore) -> None:
-    saved = store.save_quote(
+    quote = NewQuote(
         request={"plan_id": "acme-ppo-gold", "minutes": 53},
         response={"patient_pays": {"cents": 2480}},
         plan_id="acme-ppo-gold",
         payer_id="acme-health",
         version="2026.1",
         checksum="sha256:abc",
-        now=T0,
     )
+    saved = store.save_quote(quote, now=T0)
     got = store.get_quote(saved.id)
-    assert got == saved
+    assert got == saved and saved.quote == quote
     assert got is not None and got.created_at == T0
-    assert got.response == {"patient_pays": {"cents": 2480}}
+    assert got.quote.response == {"patient_pays": {"cents": 2480}}
     assert store.get_quote("00000000-0000-0000-0000-000000000000") is None
-    self_pay = store.save_quote(request={}, response={}, plan_id="self-pay")
-    assert self_pay.id != saved.id and self_pay.payer_id is None
+    self_pay = store.save_quote(NewQuote(request={}, response={}, plan_id="self-pay"))
+    assert self_pay.id != saved.id and self_pay.quote.payer_id is None

@@ -6,7 +6,7 @@ server or a database. tests/storage holds the SQL store to the same behaviour.""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,7 +14,7 @@ from service.domain.model import Clinic, RuleSetVersion
 from service.domain.problems import Problem
 from service.domain.versions import PublishRejectedError, check_publish_batch
 from service.rulefiles import ParsedRuleSet
-from service.usecases.ports import PublishedVersion, PublishResult, SavedQuote
+from service.usecases.ports import NewQuote, PublishedVersion, PublishResult, SavedQuote
 from service.usecases.publishing import plan_publish
 
 
@@ -61,43 +61,12 @@ class InMemoryStore:
             raise PublishRejectedError(plan.problems)
         for i in plan.new:
             v = plan.results[i].version
-            meta = PublishedVersion(
-                payer_id=v.payer_id,
-                payer_name=v.payer_name,
-                version=v.version,
-                effective_from=v.effective_from,
-                effective_to=v.effective_to,
-                checksum=v.checksum,
-                published_at=v.published_at,
-                published_by=v.published_by,
-                note=v.note,
-                source=v.source,
-                plan_ids=tuple(p.plan_id for p in v.plans),
-            )
+            meta = PublishedVersion.of(v, [p.plan_id for p in v.plans])
             self.published.append((meta, parsed))
         return plan.results[0]
 
-    def save_quote(
-        self,
-        *,
-        request: Mapping[str, Any],
-        response: Mapping[str, Any],
-        plan_id: str,
-        payer_id: str | None = None,
-        version: str | None = None,
-        checksum: str | None = None,
-        now: datetime | None = None,
-    ) -> SavedQuote:
-        saved = SavedQuote(
-            id=str(uuid.uuid4()),
-            created_at=now or datetime.now(UTC),
-            request=dict(request),
-            response=dict(response),
-            plan_id=plan_id,
-            payer_id=payer_id,
-            version=version,
-            checksum=checksum,
-        )
+    def save_quote(self, quote: NewQuote, now: datetime | None = None) -> SavedQuote:
+        saved = SavedQuote(str(uuid.uuid4()), now or datetime.now(UTC), quote)
         self.quotes[saved.id] = saved
         return saved
 

@@ -48,12 +48,12 @@ def test_a_saved_quote_keeps_the_version_that_answered(layer: Layer) -> None:
     caught_up: list[int] = []
     estimate, saved = service(layer, caught_up).save(AUGUST, None, {"sent": True})
     assert caught_up == [1]  # the index caught up before the answer
-    assert saved.created_at == SAVED_AT and saved.request == {"sent": True}
-    assert saved.response == record(estimate)
-    assert (saved.payer_id, saved.version) == ("acme-health", "2026.1")
+    assert saved.created_at == SAVED_AT and saved.quote.request == {"sent": True}
+    assert saved.quote.response == record(estimate)
+    assert (saved.quote.payer_id, saved.quote.version) == ("acme-health", "2026.1")
     self_pay = replace(AUGUST, plan_id="self-pay", referral_kind=ReferralKind.NONE)
     _, cash = service(layer, caught_up).save(self_pay, None, {})
-    assert cash.payer_id is None and cash.version is None and cash.checksum is None
+    assert cash.quote.payer_id is None and cash.quote.version is None
 
 
 def test_the_replay_ignores_versions_published_after_the_save(layer: Layer) -> None:
