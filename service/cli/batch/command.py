@@ -7,7 +7,7 @@ import os
 import sys
 import tempfile
 from pathlib import Path
-from typing import IO, Annotated
+from typing import IO, Annotated, Any
 
 import typer
 from massage_estimator.v1 import estimator_pb2_grpc as pb_grpc
@@ -51,23 +51,20 @@ OutputOpt = Annotated[
         help="Output file (.csv or .jsonl); - for stdout, in the input's format unless --format.",
     ),
 ]
+
+
+def _format_option(flag: str, help: str) -> Any:
+    return typer.Option(
+        flag, parser=common.choice_parser(Format), metavar=common.choice_metavar(Format), help=help
+    )
+
+
 FormatOpt = Annotated[
     Format | None,
-    typer.Option(
-        "--format",
-        parser=common.choice_parser(Format),
-        metavar=common.choice_metavar(Format),
-        help="Output format (default: from the output's extension).",
-    ),
+    _format_option("--format", "Output format (default: from the output's extension)."),
 ]
 InputFormatOpt = Annotated[
-    Format | None,
-    typer.Option(
-        "--input-format",
-        parser=common.choice_parser(Format),
-        metavar=common.choice_metavar(Format),
-        help="Input format (default: from IN's extension).",
-    ),
+    Format | None, _format_option("--input-format", "Input format (default: from IN's extension).")
 ]
 ChunkSizeOpt = Annotated[
     int, typer.Option("--chunk-size", min=1, max=MAX_CHUNK, help="Rows per EstimateSessions call.")
