@@ -20,6 +20,8 @@ from google.protobuf import json_format
 from google.protobuf.message import Message
 from grpc_status import rpc_status
 from massage_estimator.v1 import estimator_pb2_grpc as pb_grpc
+from massage_estimator.v1 import payer_rules_pb2 as rpb
+from massage_estimator.v1 import payer_rules_pb2_grpc as rpb_grpc
 from rich.console import Console
 
 from service import wire
@@ -122,13 +124,9 @@ def known_plan_ids(channel: grpc.Channel, timeout: float) -> list[str] | None:
     """Plan ids the service answers for (PayerRulesService.ListPlans), for "did you mean"
     before sending; None when the service does not offer ListPlans (it still answers an
     unknown plan with NOT_FOUND and its own suggestions)."""
+    stub = rpb_grpc.PayerRulesServiceStub(channel)  # type: ignore[no-untyped-call]
     try:
-        from massage_estimator.v1 import payer_rules_pb2, payer_rules_pb2_grpc
-    except ImportError:
-        return None
-    stub = payer_rules_pb2_grpc.PayerRulesServiceStub(channel)  # type: ignore[no-untyped-call]
-    try:
-        response = stub.ListPlans(payer_rules_pb2.ListPlansRequest(), timeout=timeout)
+        response = stub.ListPlans(rpb.ListPlansRequest(), timeout=timeout)
     except grpc.RpcError:
         return None
     return sorted(p.plan_id for p in response.plans)
