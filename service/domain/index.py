@@ -14,12 +14,14 @@ from datetime import date, datetime
 
 from service.domain.errors import NoRuleVersionError, PlanNotFoundError
 from service.domain.model import PlanRules, RuleSetVersion
+from service.domain.pieces import CompiledPlan, compile_plan
 
 
 @dataclass(frozen=True)
 class _Entry:
     version: RuleSetVersion
     plan: PlanRules
+    compiled: CompiledPlan
 
 
 class RuleIndex:
@@ -43,7 +45,9 @@ class RuleIndex:
         entries: dict[str, list[_Entry]] = {}
         for version in ordered:
             for plan in version.plans:
-                entries.setdefault(plan.plan_id, []).append(_Entry(version, plan))
+                entries.setdefault(plan.plan_id, []).append(
+                    _Entry(version, plan, compile_plan(version, plan))
+                )
         frozen = {
             plan_id: tuple(
                 sorted(
@@ -69,6 +73,13 @@ class RuleIndex:
         self, plan_id: str, date_of_service: date, as_of: datetime | None = None
     ) -> tuple[RuleSetVersion, PlanRules]:
         """The version and plan rules that answer for this date, as known at `as_of`."""
+        compiled = self.resolve_compiled(plan_id, date_of_service, as_of)
+        return compiled.version, compiled.plan
+
+    def resolve_compiled(
+        self, plan_id: str, date_of_service: date, as_of: datetime | None = None
+    ) -> CompiledPlan:
+        """The compiled plan of the version that answers for this date, as known at `as_of`."""
         entries = self._entries.get(plan_id)
         if entries is None:
             suggestions = difflib.get_close_matches(plan_id, list(self._entries), n=2, cutoff=0.6)
@@ -83,7 +94,7 @@ class RuleIndex:
             )
         for entry in known:  # latest effective_from first
             if entry.version.covers(date_of_service):
-                return entry.version, entry.plan
+                return entry.compiled
         ranges = ", ".join(
             f"{e.version.version} {e.version.effective_from.isoformat()} to "
             f"{e.version.effective_to.isoformat() if e.version.effective_to else 'open-ended'}"

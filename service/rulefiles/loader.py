@@ -25,15 +25,21 @@ from service.domain.model import (
     CashPrice,
     Clinic,
     CodeRate,
+    CodeSet,
+    CopayTier,
     CoverageBasis,
+    DiagnosisLogic,
+    DiagnosisRule,
     Injury,
     NetworkTerms,
     PeriodKind,
     PlanRules,
+    PriorAuthorizationRule,
     ReferralKind,
     ReferralRule,
     RuleSetVersion,
     SessionType,
+    UnitLimits,
     UnitMethod,
     VisitLimit,
 )
@@ -815,6 +821,7 @@ def _build_plan(p: PlanModel, clinic: Clinic) -> PlanRules:
         accepted_kinds=frozenset(ReferralKind(k) for k in (p.referral.accepted or ())),
         valid_days=p.referral.valid_days if p.referral.valid_days is not None else 90,
     )
+    prefixes = tuple(sorted(set(p.qualifying_diagnoses)))
     return PlanRules(
         plan_id=p.id,
         plan_name=p.name,
@@ -822,9 +829,9 @@ def _build_plan(p: PlanModel, clinic: Clinic) -> PlanRules:
         benefit_period=period,
         covered_session_types=_expand_types(p.covered_session_types, clinic),
         referral=referral,
-        qualifying_diagnosis_prefixes=tuple(sorted(set(p.qualifying_diagnoses))),
+        diagnoses=DiagnosisRule(DiagnosisLogic.ANY_OF, (CodeSet(prefixes),)),
         unit_method=UnitMethod(p.units.method),
-        max_units_per_visit=p.units.max_per_visit,
+        unit_limits=UnitLimits(per_visit=p.units.max_per_visit),
         in_network=_build_terms(p.in_network, f"{ref}.in_network"),
         out_of_network=None
         if p.out_of_network is None
@@ -832,9 +839,9 @@ def _build_plan(p: PlanModel, clinic: Clinic) -> PlanRules:
         visit_limit=None
         if p.visit_limit is None
         else VisitLimit(p.visit_limit.visits, tuple(sorted(set(p.visit_limit.shared_with)))),
-        prior_authorization_from_visit=None
+        prior_authorization=None
         if p.prior_authorization is None
-        else p.prior_authorization.from_visit,
+        else PriorAuthorizationRule(p.prior_authorization.from_visit),
         excluded_injuries=frozenset(Injury(i) for i in p.excluded_injuries),
         hsa_eligible=p.hsa_eligible,
         ref=ref,
@@ -857,7 +864,9 @@ def _build_terms(t: NetworkTermsModel, ref: str) -> NetworkTerms:
         per_visit_allowed=parse_dollars(t.allowed_per_visit)
         if t.allowed_per_visit is not None
         else None,
-        copay=parse_dollars(t.copay) if t.copay is not None else None,
+        copay=()
+        if t.copay is None
+        else (CopayTier(1, None, parse_dollars(t.copay), f"{ref}.copay"),),
         deductible_applies=bool(t.deductible_applies),
         deductible=parse_dollars(t.deductible) if t.deductible is not None else 0,
         coinsurance=percent / 100,

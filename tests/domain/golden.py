@@ -6,8 +6,8 @@ which is only right when a change is meant to alter those answers)."""
 from __future__ import annotations
 
 import dataclasses
-import gzip
 import enum
+import gzip
 import itertools
 import json
 import random
@@ -16,12 +16,25 @@ from pathlib import Path
 from typing import Any
 
 from service.domain.errors import EstimatorError
-from service.domain.model import Accumulators, Estimate, Injury, Network, ReferralKind, SessionRequest
+from service.domain.model import (
+    Accumulators,
+    Estimate,
+    Injury,
+    Network,
+    ReferralKind,
+    SessionRequest,
+)
 from service.domain.quoting import Quoter
 
 GOLDEN_FILE = Path(__file__).resolve().parents[1] / "fixtures" / "golden_estimates.json.gz"
 
-ORIGINAL_PLANS = ("acme-ppo-gold", "cedar-hdhp-hsa", "contoso-hmo-silver", "summit-ma-plus", "self-pay")
+ORIGINAL_PLANS = (
+    "acme-ppo-gold",
+    "cedar-hdhp-hsa",
+    "contoso-hmo-silver",
+    "summit-ma-plus",
+    "self-pay",
+)
 
 
 def grid() -> list[SessionRequest]:
@@ -110,7 +123,11 @@ def plain(value: Any) -> Any:
     """JSON-able form of an estimate; the rule version is named by payer, label and checksum."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         if type(value).__name__ == "RuleSetVersion":
-            return {"payer_id": value.payer_id, "version": value.version, "checksum": value.checksum}
+            return {
+                "payer_id": value.payer_id,
+                "version": value.version,
+                "checksum": value.checksum,
+            }
         return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, enum.Enum):
         return value.value
