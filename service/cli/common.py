@@ -231,7 +231,7 @@ def session_details(
 def known_session_types(clinic_file: Path) -> list[str] | None:
     """Session types of the clinic profile, for "did you mean" before calling the service;
     None when the file cannot be read (the service still checks every session type)."""
-    from service.rulefiles.loader import load_clinic_file
+    from service.rulefiles import load_clinic_file
 
     try:
         return sorted(load_clinic_file(clinic_file).session_types)

@@ -33,7 +33,7 @@ def _day(value: pb.Estimate) -> date:
 
 def load_clinic(path: Path) -> Clinic:
     """The clinic profile, or exit 2 naming the file and the problem."""
-    from service.rulefiles.loader import load_clinic_file
+    from service.rulefiles import load_clinic_file
 
     try:
         return load_clinic_file(path)
