@@ -141,7 +141,8 @@ def build_diagnoses(rule: list[str] | DiagnosisLogicModel) -> DiagnosisRule:
     if rule.any_except is not None:
         return DiagnosisRule(DiagnosisLogic.ANY_EXCEPT, (code_set(rule.any_except),))
     if rule.all_of is not None:
-        return DiagnosisRule(DiagnosisLogic.ALL_OF, tuple(code_set(g) for g in rule.all_of))
+        groups = sorted(sorted(set(g)) for g in rule.all_of)  # as canonical content has them
+        return DiagnosisRule(DiagnosisLogic.ALL_OF, tuple(code_set(g) for g in groups))
     return DiagnosisRule(DiagnosisLogic.ANY_OF, (code_set(rule.any_of or ()),))
 
 

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from service.domain.model import (
     CashPrice,
     Clinic,
+    ProviderCredential,
     SessionType,
 )
 from service.domain.money import parse_dollars
@@ -72,6 +73,7 @@ def parse_clinic_data(data: Any, source: str) -> tuple[Clinic | None, list[Probl
         charge_per_unit={c: parse_dollars(v) for c, v in sorted(model.charge_per_unit.items())},
         session_types=session_types,
         cash_prices=cash_prices,
+        default_provider=ProviderCredential(model.default_provider_credential),
     )
     return clinic, problems
 

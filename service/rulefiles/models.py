@@ -515,3 +515,8 @@ class ClinicModel(_Strict):
     cash_prices: dict[Name, dict[Annotated[int, Field(ge=1, le=480)], Money]] = Field(
         description="group -> session length in minutes -> whole-session cash price."
     )
+    default_provider_credential: ProviderName = Field(
+        default="lmt",
+        description="Who renders a session when a quote does not say: lmt (licensed massage "
+        "therapist), pt, dc or md_do. Plans that pay only some providers check it.",
+    )

@@ -53,8 +53,12 @@ def test_every_sample_loads_without_problems(loaded: tuple[Clinic, list[ParsedRu
     assert [(r.payer_id, r.version) for r in rule_sets] == [
         ("acme-health", "2026.1"),
         ("acme-health", "2027.1"),
+        ("birch-health", "2026.1"),
         ("cedar-mutual", "2026.1"),
         ("contoso-health", "2026-07"),
+        ("lakeside-health", "2026.1"),
+        ("pacific-advantage", "2026.1"),
+        ("rainier-public", "2026.1"),
         ("summit-medicare-advantage", "2026.1"),
     ]
     assert all(r.warnings == () for r in rule_sets)

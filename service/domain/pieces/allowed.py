@@ -105,9 +105,8 @@ class SameDayReductionStep:
 
     def apply(self, visit: Visit, allowed: Cents, ledger: Ledger) -> Cents | None:
         """The reduced allowed amount, or None when no listed code is billed that day."""
-        hits = sorted(
-            self.reduction.procedure_codes.intersection(visit.request.same_day_procedure_codes)
-        )
+        billed = {code.strip().upper() for code in visit.request.same_day_procedure_codes}
+        hits = sorted(self.reduction.procedure_codes.intersection(billed))
         if not hits:
             return None
         reduced = percent_of(allowed, self.reduction.percent)
