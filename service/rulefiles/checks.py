@@ -5,12 +5,12 @@ checked even when others fail the structural pass)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from service.domain.model import (
     Clinic,
@@ -25,7 +25,7 @@ from service.rulefiles.models import (
     RuleSetModel,
 )
 from service.rulefiles.problems import ERROR, WARNING, Problem
-from service.rulefiles.yamlsource import did_you_mean
+from service.rulefiles.yamlsource import did_you_mean, unwrap
 
 ICD10_PREFIX = re.compile(r"^[A-Z][0-9]([0-9A-Z](\.[0-9A-Z]{1,4})?)?$")
 
@@ -69,14 +69,50 @@ def check_sound_parts(data: Mapping[str, Any], source: str, clinic: Clinic) -> l
     else:
         _check_dates(dates.effective_from, dates.effective_to, c)
     raw_plans = data.get("plans")
-    plans: list[tuple[int, PlanModel]] = []
+    whole: list[tuple[int, PlanModel]] = []
+    broken: list[tuple[int, PlanModel]] = []
     for number, raw in enumerate(raw_plans if isinstance(raw_plans, list) else [], start=1):
         try:
-            plans.append((number, PlanModel.model_validate(raw)))
-        except ValidationError:
-            continue  # already reported by the structural pass
-    _check_plans(plans, c, clinic)
+            whole.append((number, PlanModel.model_validate(raw)))
+        except ValidationError:  # reported by the structural pass; check what is sound in it
+            part = partial_model(PlanModel, raw)
+            if part is not None:
+                broken.append((number, part))
+    _check_plans(whole, c, clinic)
+    _check_plans(broken, c, clinic, partial=True)
     return c.problems
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def partial_model(model: type[M], raw: Any) -> M | None:
+    """The fields of `raw` that pass the structural checks on their own, as a model missing
+    the rest (blocks are taken apart field by field too), so the checks of meaning can still
+    run on every sound part of a block that has a broken one."""
+    if not isinstance(raw, dict):
+        return None
+    values: dict[str, Any] = {}
+    broken: list[str] = []
+    for name, info in model.model_fields.items():
+        if name not in raw:
+            if not info.is_required():
+                values[name] = info.get_default(call_default_factory=True)
+            continue
+        inner = unwrap(info.annotation)
+        if isinstance(inner, type) and issubclass(inner, BaseModel) and isinstance(raw[name], dict):
+            part = partial_model(inner, raw[name])
+            if part is not None:
+                values[name] = part
+            continue
+        try:
+            values[name] = TypeAdapter(info.rebuild_annotation()).validate_python(raw[name])
+        except ValidationError:
+            broken.append(name)
+    part = model.model_construct(**values)
+    for name in broken:  # absent, not defaulted: a check that reads it is skipped
+        part.__dict__.pop(name, None)
+    return part
 
 
 def _check_dates(effective_from: date, effective_to: date | None, c: _Checker) -> None:
@@ -87,34 +123,63 @@ def _check_dates(effective_from: date, effective_to: date | None, c: _Checker) -
         )
 
 
-def _check_plans(plans: list[tuple[int, PlanModel]], c: _Checker, clinic: Clinic) -> None:
+def _check_plans(
+    plans: list[tuple[int, PlanModel]], c: _Checker, clinic: Clinic, *, partial: bool = False
+) -> None:
     seen: set[str] = set()
     for number, plan in plans:
-        at = f"plans[{plan.id}]"
-        if plan.id in seen:
+        plan_id = getattr(plan, "id", None)
+        if plan_id is None:  # a broken id: name the plan by its place, as the structural pass
+            _check_plan(plan, f"plans[#{number}]", c, clinic, partial)
+            continue
+        at = f"plans[{plan_id}]"
+        if plan_id in seen:
             at = f"plans[#{number}]"  # the id no longer tells the two apart
-            c.error(f"{at}.id", f'plan id "{plan.id}" appears more than once in this file')
-        seen.add(plan.id)
-        _check_plan(plan, at, c, clinic)
+            c.error(f"{at}.id", f'plan id "{plan_id}" appears more than once in this file')
+        seen.add(plan_id)
+        _check_plan(plan, at, c, clinic, partial)
 
 
-def _check_plan(p: PlanModel, at: str, c: _Checker, clinic: Clinic) -> None:
+def _check_plan(p: PlanModel, at: str, c: _Checker, clinic: Clinic, partial: bool) -> None:
+    """Every check of one plan. On a partial plan (one with parts that failed the structural
+    pass) a check that needs a missing part is skipped; the others still report."""
+
+    def codes() -> list[str]:
+        types = expand_types(getattr(p, "covered_session_types", ()), clinic)
+        return sorted({clinic.session_types[t].cpt_code for t in types})
+
+    steps: list[Callable[[], None]] = [
+        lambda: _check_id(p, at, c),
+        lambda: _check_period(p, at, c),
+        lambda: _check_session_types(p, at, c, clinic),
+        lambda: _check_referral(p, at, c),
+        lambda: check_diagnoses(p.qualifying_diagnoses, f"{at}.qualifying_diagnoses", c),
+        lambda: _check_terms(p, p.in_network, f"{at}.in_network", c, clinic, codes(), True),
+        lambda: _check_terms(
+            p, p.out_of_network, f"{at}.out_of_network", c, clinic, codes(), False
+        ),
+        lambda: _check_units(p, at, c),
+        lambda: _check_visits(p, at, c),
+        lambda: _check_payment_limit(p, at, c),
+        lambda: _check_reductions(p, at, c, clinic),
+        lambda: _check_providers_and_networks(p, at, c),
+    ]
+    for step in steps:
+        if not partial:
+            step()
+            continue
+        try:
+            step()
+        except AttributeError:  # the part it needs failed the structural pass (reported)
+            continue
+
+
+def _check_id(p: PlanModel, at: str, c: _Checker) -> None:
     if p.id == "self-pay":
         c.error(f"{at}.id", '"self-pay" is reserved for clients without insurance')
-    _check_period(p, at, c)
-    _check_session_types(p, at, c, clinic)
-    _check_referral(p, at, c)
-    check_diagnoses(p.qualifying_diagnoses, f"{at}.qualifying_diagnoses", c)
-    covered_codes = sorted(
-        {clinic.session_types[t].cpt_code for t in expand_types(p.covered_session_types, clinic)}
-    )
-    _check_terms(p, p.in_network, f"{at}.in_network", c, clinic, covered_codes, True)
-    if p.out_of_network is not None:
-        _check_terms(p, p.out_of_network, f"{at}.out_of_network", c, clinic, covered_codes, False)
-    _check_units(p, at, c)
-    _check_visits(p, at, c)
-    _check_payment_limit(p, at, c)
-    _check_reductions(p, at, c, clinic)
+
+
+def _check_providers_and_networks(p: PlanModel, at: str, c: _Checker) -> None:
     if p.rendering_providers is not None:
         if not p.rendering_providers:
             c.error(
@@ -387,13 +452,15 @@ _ZERO_ALLOWED = (
 
 def _check_terms(
     p: PlanModel,
-    t: NetworkTermsModel,
+    t: NetworkTermsModel | None,
     at: str,
     c: _Checker,
     clinic: Clinic,
     covered_codes: list[str],
     in_network: bool,
 ) -> None:
+    if t is None:
+        return
     if not t.covered:
         if in_network:
             c.error(

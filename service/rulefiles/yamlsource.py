@@ -137,7 +137,7 @@ def _model_at(model: type[BaseModel], loc: Sequence[int | str]) -> type[BaseMode
         if isinstance(part, str) and part.startswith("<"):
             annotation = _branch(annotation, part)
             continue
-        annotation = _unwrap(annotation)
+        annotation = unwrap(annotation)
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
             field = annotation.model_fields.get(str(part))
             if field is None:
@@ -152,7 +152,7 @@ def _model_at(model: type[BaseModel], loc: Sequence[int | str]) -> type[BaseMode
             annotation = args[1]
         else:
             return None
-    annotation = _unwrap(annotation)
+    annotation = unwrap(annotation)
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation
     return None
@@ -179,7 +179,7 @@ def _find_tag(annotation: Any, tag: str) -> Any:
     return None
 
 
-def _unwrap(annotation: Any) -> Any:
+def unwrap(annotation: Any) -> Any:
     """Strip Annotated[...] and Optional[...] down to the model or container type."""
     while True:
         origin = typing.get_origin(annotation)
@@ -317,10 +317,10 @@ def _field_places(
     out: list[tuple[tuple[str, ...], str]] = []
     for name, info in model.model_fields.items():
         out.append((at, name))
-        inner = _unwrap(info.annotation)
+        inner = unwrap(info.annotation)
         while typing.get_origin(inner) in (list, dict):
             args = typing.get_args(inner)
-            inner = _unwrap(args[-1]) if args else None
+            inner = unwrap(args[-1]) if args else None
         if depth < 4 and isinstance(inner, type) and issubclass(inner, BaseModel):
             out.extend(_field_places(inner, (*at, name), depth + 1))
     return out

@@ -31,6 +31,7 @@ from service.domain.words import (
     PROVIDER_WORDS,
     REFERRAL_WORDS,
     either,
+    plural,
     session_words,
 )
 
@@ -168,9 +169,9 @@ class ReferralValid:
         if request.date_of_service <= last:
             return None
         if self.rule.valid_months is not None:
-            span, field = f"{self.rule.valid_months} months", "valid_months"
+            span, field = plural(self.rule.valid_months, "month"), "valid_months"
         else:
-            span, field = f"{self.rule.valid_days} days", "valid_days"
+            span, field = plural(self.rule.valid_days or 0, "day"), "valid_days"
         kind = REFERRAL_WORDS[request.referral_kind].split(" ", 1)[1]
         return Finding(
             Reason(
