@@ -49,7 +49,8 @@ def test_first_visit_copay_and_the_per_visit_maximum(quoter: Quoter) -> None:
         est, allowed=12800, copay=2000, not_covered=1800, plan_pays=9000, patient_pays=3800
     )
     assert _line(est, LineItemKind.COPAY) == (
-        "copay $20.00 for visits 1-10 (this is visit 1) | plans.lakeside-choice-ppo.in_network.copay[#1]"
+        "copay $20.00 for visits 1-10 (this is visit 1)"
+        " | plans.lakeside-choice-ppo.in_network.copay[#1]"
     )
     assert _line(est, LineItemKind.NOT_COVERED) == (
         "above the plan's maximum payment of at most $90.00 a visit"
@@ -74,7 +75,8 @@ def test_copay_tier_changes_between_visit_10_and_11(quoter: Quoter) -> None:
     # visit and under the $1,200.00 - $900.00 = $300.00 left: the plan pays $88.00.
     assert_money(eleventh, allowed=12800, copay=4000, plan_pays=8800, patient_pays=4000)
     assert _line(eleventh, LineItemKind.COPAY) == (
-        "copay $40.00 for visits 11-24 (this is visit 11) | plans.lakeside-choice-ppo.in_network.copay[#2]"
+        "copay $40.00 for visits 11-24 (this is visit 11)"
+        " | plans.lakeside-choice-ppo.in_network.copay[#2]"
     )
     assert eleventh.benefit_remaining == 30000 - 8800  # $300.00 - $88.00 = $212.00
 

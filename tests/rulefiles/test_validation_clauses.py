@@ -12,7 +12,7 @@ from service.domain.model import Clinic
 from service.rulefiles import RuleFileError, parse_rule_set, validate_rule_set
 
 from .conftest import RULES_DIR, Mutation, acme_plan, find, sample_data, to_yaml
-from .test_validation import P, SOURCE, plan_del, plan_set
+from .test_validation import SOURCE, P, plan_del, plan_set
 
 LAKESIDE = RULES_DIR / "lakeside-health" / "2026.yaml"
 BIRCH = RULES_DIR / "birch-health" / "2026.yaml"
