@@ -22,6 +22,7 @@ from service.domain.model import (
     Injury,
     Network,
     ReferralKind,
+    RuleSetVersion,
     SessionRequest,
 )
 from service.domain.quoting import Quoter
@@ -121,13 +122,13 @@ def _likely_covered(accs: tuple[Accumulators, ...]) -> list[tuple[Any, ...]]:
 
 def plain(value: Any) -> Any:
     """JSON-able form of an estimate; the rule version is named by payer, label and checksum."""
+    if isinstance(value, RuleSetVersion):
+        return {
+            "payer_id": value.payer_id,
+            "version": value.version,
+            "checksum": value.checksum,
+        }
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        if type(value).__name__ == "RuleSetVersion":
-            return {
-                "payer_id": value.payer_id,
-                "version": value.version,
-                "checksum": value.checksum,
-            }
         return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, enum.Enum):
         return value.value
