@@ -88,10 +88,12 @@ class Quoter:
 
         index = self._index  # one index for the whole plan, even if a publish lands meanwhile
         sessions: list[Estimate] = []
-        acc = template.accumulators
+        acc, other = template.accumulators, template.other_network
         period: tuple[date, date] | None = None
         for i, day in enumerate(dates):
-            request = dataclasses.replace(template, date_of_service=day, accumulators=acc)
+            request = dataclasses.replace(
+                template, date_of_service=day, accumulators=acc, other_network=other
+            )
             compiled: CompiledPlan | None = None
             if i > 0:  # the day's earlier units and procedures belong to the first session
                 request = dataclasses.replace(
@@ -106,9 +108,8 @@ class Quoter:
                     ) from None
                 this_period = compiled.plan.benefit_period.period_containing(day)
                 if period is not None and this_period != period:
-                    request = dataclasses.replace(
-                        request, accumulators=Accumulators(), other_network=NetworkTotals()
-                    )
+                    acc, other = Accumulators(), NetworkTotals()
+                    request = dataclasses.replace(request, accumulators=acc, other_network=other)
                 period = this_period
             try:
                 estimate = price(request, compiled, self.clinic)
