@@ -201,13 +201,13 @@ def test_treatment_plan_carries_family_totals_and_resets_them_in_january(quoter:
         accumulators=acc(
             20000, 20000, 14, family_deductible_met=74000, family_out_of_pocket_met=74000
         ),
-        other_network=NetworkTotals(deductible_met=1000, out_of_pocket_met=1000),
+        other_network=NetworkTotals(deductible_met=5000, out_of_pocket_met=5000),
     )
     days = [date(2026, 12, 21), date(2026, 12, 28), date(2027, 1, 4), date(2027, 1, 11)]
     plan = quoter.treatment_plan(template, days)
     first, second, january, later = plan.sessions
-    # Dec 21: the member has $250 - $200 - $10 (out of network) = $40.00 left, the family
-    # $750 - $740 - $10 = $0.00: nothing left; 15% of $120.00 = $18.00; plan $102.00.
+    # Dec 21: the member has $250 - $200 - $50 (out of network) = $0.00 left, the family
+    # $750 - $740 - $50 = $0.00 too: 15% of $120.00 = $18.00; plan $102.00.
     assert_money(first, allowed=12000, coinsurance=1800, plan_pays=10200, patient_pays=1800)
     # Dec 28: the same; visit 16 of 16.
     assert_money(second, allowed=12000, coinsurance=1800, plan_pays=10200, patient_pays=1800)
@@ -219,6 +219,6 @@ def test_treatment_plan_carries_family_totals_and_resets_them_in_january(quoter:
     assert_money(january, allowed=12000, deductible=12000, plan_pays=0, patient_pays=12000)
     assert january.accumulators_after == acc(12000, 12000, 1)
     assert "VISIT_LIMIT_REACHED" not in reason_codes(january)
-    # Jan 11: $250 - $120 = $130.00 left (last year's out-of-network $10.00 no longer counts):
+    # Jan 11: $250 - $120 = $130.00 left (last year's out-of-network $50.00 no longer counts):
     # the $120.00 again goes to the deductible.
     assert_money(later, allowed=12000, deductible=12000, plan_pays=0, patient_pays=12000)
