@@ -13,6 +13,7 @@ from datetime import date, datetime
 
 from service.domain.errors import NoRuleVersionError, PlanNotFoundError
 from service.domain.model import PlanRules, RuleSetVersion
+from service.domain.pieces import CompiledPlan, compile_plan
 from service.domain.suggest import close_matches
 
 
@@ -20,6 +21,7 @@ from service.domain.suggest import close_matches
 class _Entry:
     version: RuleSetVersion
     plan: PlanRules
+    compiled: CompiledPlan
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,9 @@ class RuleIndex:
         entries: dict[str, list[_Entry]] = {}
         for version in ordered:
             for plan in version.plans:
-                entries.setdefault(plan.plan_id, []).append(_Entry(version, plan))
+                entries.setdefault(plan.plan_id, []).append(
+                    _Entry(version, plan, compile_plan(version, plan))
+                )
         frozen = {
             plan_id: tuple(
                 sorted(
@@ -113,6 +117,13 @@ class RuleIndex:
         self, plan_id: str, date_of_service: date, as_of: datetime | None = None
     ) -> tuple[RuleSetVersion, PlanRules]:
         """The version and plan rules that answer for this date, as known at `as_of`."""
+        compiled = self.resolve_compiled(plan_id, date_of_service, as_of)
+        return compiled.version, compiled.plan
+
+    def resolve_compiled(
+        self, plan_id: str, date_of_service: date, as_of: datetime | None = None
+    ) -> CompiledPlan:
+        """The compiled plan of the version that answers for this date, as known at `as_of`."""
         entries = self._entries.get(plan_id)
         if entries is None:
             suggestions = close_matches(plan_id, self._entries, most=2)
@@ -127,7 +138,7 @@ class RuleIndex:
             )
         for entry in known:  # latest effective_from first
             if entry.version.covers(date_of_service):
-                return entry.version, entry.plan
+                return entry.compiled
         ranges = ", ".join(
             f"{e.version.version} {e.version.effective_from.isoformat()} to "
             f"{e.version.effective_to.isoformat() if e.version.effective_to else 'open-ended'}"

@@ -9,6 +9,7 @@ produced each figure.
 
 from __future__ import annotations
 
+import calendar
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -56,8 +57,25 @@ class PeriodKind(enum.Enum):
     PLAN_YEAR = "plan_year"
 
 
+class ProviderCredential(enum.Enum):
+    """Who renders the session: plans may pay massage by some of them only."""
+
+    LMT = "lmt"  # licensed massage therapist
+    PT = "pt"  # physical therapist
+    DC = "dc"  # doctor of chiropractic
+    MD_DO = "md_do"  # physician (MD or DO)
+
+
+class NetworkAccumulation(enum.Enum):
+    """Whether in- and out-of-network deductible and out-of-pocket totals count together."""
+
+    SEPARATE = "separate"
+    COMBINED = "combined"
+
+
 class LineItemKind(enum.Enum):
     ALLOWED = "allowed"
+    REDUCTION = "reduction"  # a cut to the allowed amount (negative), e.g. a same-day reduction
     COPAY = "copay"
     DEDUCTIBLE = "deductible"
     COINSURANCE = "coinsurance"
@@ -111,33 +129,158 @@ class CodeRate:
 
 
 @dataclass(frozen=True)
+class CopayTier:
+    """The copay for visits `from_visit` to `to_visit` (None: every later visit) of the
+    benefit period, counted in the plan's visit-limit bucket. A flat copay is one tier from
+    visit 1 on."""
+
+    from_visit: int
+    to_visit: int | None
+    amount: Cents
+    ref: str
+
+    def applies_to(self, visit_number: int) -> bool:
+        return self.from_visit <= visit_number and (
+            self.to_visit is None or visit_number <= self.to_visit
+        )
+
+
+@dataclass(frozen=True)
 class NetworkTerms:
     """What a plan pays and the patient shares, for one network (in or out).
 
     `covered` False means the plan says it does not cover this network at all (as opposed to
     a plan that has no terms for the network, which is modelled as None on PlanRules and
-    makes the estimate unavailable).
+    makes the estimate unavailable). The family amounts are embedded: a member's cost share
+    stops at whichever of the individual's and the family's amounts is reached first.
     """
 
     covered: bool
     ref: str
     allowed: Mapping[str, CodeRate] = field(default_factory=dict)
     per_visit_allowed: Cents | None = None  # flat allowed per visit (UnitMethod.PER_VISIT_FLAT)
-    copay: Cents | None = None
+    copay: tuple[CopayTier, ...] = ()  # empty: no copay
+    copay_after_deductible: bool = False  # the deductible first, then the copay
     deductible_applies: bool = False
     deductible: Cents = 0
+    family_deductible: Cents | None = None
     coinsurance: Decimal = Decimal(0)  # 0.20 for 20%
     out_of_pocket_max: Cents | None = None  # None: no maximum
+    family_out_of_pocket_max: Cents | None = None
     balance_billing: bool = False
+
+    def copay_for(self, visit_number: int) -> CopayTier | None:
+        for tier in self.copay:
+            if tier.applies_to(visit_number):
+                return tier
+        return None
 
 
 @dataclass(frozen=True)
 class ReferralRule:
-    """Which referral or prescription the plan accepts and for how long it stays valid."""
+    """Which referral or prescription the plan accepts and for how long it stays valid:
+    `valid_days` after its issue date, or `valid_months` calendar months (to the same day of
+    the month, or that month's last day when the day does not exist), inclusive."""
 
     required: bool
     accepted_kinds: frozenset[ReferralKind] = frozenset()
-    valid_days: int = 90
+    valid_days: int | None = 90
+    valid_months: int | None = None
+
+    def last_valid_day(self, issued: date) -> date:
+        """The last date of service the referral issued on `issued` covers."""
+        if self.valid_months is not None:
+            return add_months(issued, self.valid_months)
+        days = 90 if self.valid_days is None else self.valid_days
+        if (date.max - issued).days < days:
+            return date.max
+        return issued + timedelta(days=days)
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day of the month `months` later, or that month's last day (Jan 31 + 1 month
+    = Feb 28 or 29); date.max past the calendar's end."""
+    year, month0 = divmod(day.year * 12 + day.month - 1 + months, 12)
+    if year > date.max.year:
+        return date.max
+    return date(year, month0 + 1, min(day.day, calendar.monthrange(year, month0 + 1)[1]))
+
+
+@dataclass(frozen=True)
+class CodeSet:
+    """ICD-10-CM codes named by prefixes ("M54.5" matches M54.50) and category ranges
+    ("Z00-Z13" matches every code of the categories Z00 to Z13)."""
+
+    prefixes: tuple[str, ...] = ()
+    ranges: tuple[tuple[str, str], ...] = ()  # (first category, last category), inclusive
+
+    def matches(self, code: str) -> bool:
+        code = code.upper()
+        if code.startswith(self.prefixes):
+            return True
+        category = code[:3]
+        return any(low <= category <= high for low, high in self.ranges)
+
+    def describe(self) -> str:
+        return ", ".join([*self.prefixes, *(f"{a}-{b}" for a, b in self.ranges)])
+
+
+class DiagnosisLogic(enum.Enum):
+    ANY_OF = "any_of"  # some code is in the set
+    ANY_EXCEPT = "any_except"  # some code is outside the set (the set lists exclusions)
+    ALL_OF = "all_of"  # some code from each group
+
+
+@dataclass(frozen=True)
+class DiagnosisRule:
+    """Which diagnoses qualify a session for coverage."""
+
+    logic: DiagnosisLogic
+    groups: tuple[CodeSet, ...]  # one group, except for ALL_OF
+
+    def qualifies(self, codes: tuple[str, ...]) -> bool:
+        if self.logic is DiagnosisLogic.ANY_OF:
+            return any(self.groups[0].matches(c) for c in codes)
+        if self.logic is DiagnosisLogic.ANY_EXCEPT:
+            return any(not self.groups[0].matches(c) for c in codes)
+        return all(any(group.matches(c) for c in codes) for group in self.groups)
+
+
+@dataclass(frozen=True)
+class UnitLimits:
+    """Most covered units per visit and per day (across the day's visits); None: no cap."""
+
+    per_visit: int | None = None
+    per_day: int | None = None
+
+
+@dataclass(frozen=True)
+class PriorAuthorizationRule:
+    """Prior authorization from visit `from_visit` of the period on; with
+    `required_for_coverage` the visit is not covered without it (else it is only flagged)."""
+
+    from_visit: int
+    required_for_coverage: bool = False
+
+
+@dataclass(frozen=True)
+class SameDayReduction:
+    """The allowed amount is `percent` (0.50 for 50%) of the full amount when one of
+    `procedure_codes` is billed the same day (e.g. chiropractic manipulation 98940-98942)."""
+
+    procedure_codes: frozenset[str]
+    percent: Decimal
+    ref: str
+
+
+@dataclass(frozen=True)
+class PaymentLimit:
+    """The most the plan pays for massage per visit and per benefit period; None: no limit.
+    What is above it is the patient's, outside the deductible and out-of-pocket maximum."""
+
+    per_visit: Cents | None
+    per_period: Cents | None
+    ref: str
 
 
 @dataclass(frozen=True)
@@ -159,16 +302,24 @@ class PlanRules:
     benefit_period: BenefitPeriodRule
     covered_session_types: frozenset[str]  # expanded from groups by the loader
     referral: ReferralRule
-    qualifying_diagnosis_prefixes: tuple[str, ...]
+    diagnoses: DiagnosisRule
     unit_method: UnitMethod
-    max_units_per_visit: int | None
+    unit_limits: UnitLimits
     in_network: NetworkTerms
     out_of_network: NetworkTerms | None  # None: no out-of-network terms -> unavailable
     visit_limit: VisitLimit | None
-    prior_authorization_from_visit: int | None  # 13 = required from the 13th visit on
+    prior_authorization: PriorAuthorizationRule | None
     excluded_injuries: frozenset[Injury]
     hsa_eligible: bool
     ref: str  # e.g. "plans.acme-ppo-gold"
+    rendering_providers: frozenset[ProviderCredential] = frozenset()  # empty: any provider
+    same_day_reductions: tuple[SameDayReduction, ...] = ()
+    payment_limit: PaymentLimit | None = None
+    network_accumulation: NetworkAccumulation = NetworkAccumulation.SEPARATE
+
+    @property
+    def max_units_per_visit(self) -> int | None:
+        return self.unit_limits.per_visit
 
     def terms_for(self, network: Network) -> NetworkTerms | None:
         return self.in_network if network is Network.IN else self.out_of_network
@@ -236,6 +387,7 @@ class Clinic:
     session_types: Mapping[str, SessionType]
     cash_prices: Mapping[str, tuple[CashPrice, ...]]  # group -> ascending by minutes
     ref: str = "clinic"
+    default_provider: ProviderCredential = ProviderCredential.LMT  # who renders when unsaid
 
     def cash_price(self, session_type: str, minutes: int) -> CashPrice | None:
         """The price of the shortest listed length at least `minutes` long; None when the
@@ -258,11 +410,46 @@ class Clinic:
 
 @dataclass(frozen=True)
 class Accumulators:
-    """What the client has used this benefit period (for the request's network)."""
+    """What the client has used this benefit period, for the request's network.
+
+    The family totals include the member's own amounts; None means not given, which counts
+    as the member's own amounts alone. `benefit_paid` is what the plan has paid for massage
+    this period (against its payment limit per benefit period).
+    """
 
     deductible_met: Cents = 0
     out_of_pocket_met: Cents = 0
     visits_used: int = 0
+    family_deductible_met: Cents | None = None
+    family_out_of_pocket_met: Cents | None = None
+    benefit_paid: Cents = 0
+
+    @property
+    def family_deductible(self) -> Cents:
+        return max(self.deductible_met, self.family_deductible_met or 0)
+
+    @property
+    def family_out_of_pocket(self) -> Cents:
+        return max(self.out_of_pocket_met, self.family_out_of_pocket_met or 0)
+
+
+@dataclass(frozen=True)
+class NetworkTotals:
+    """Deductible and out-of-pocket met in the other network this benefit period (individual
+    and family); they count toward the session's network only when the plan combines them."""
+
+    deductible_met: Cents = 0
+    out_of_pocket_met: Cents = 0
+    family_deductible_met: Cents | None = None
+    family_out_of_pocket_met: Cents | None = None
+
+    @property
+    def family_deductible(self) -> Cents:
+        return max(self.deductible_met, self.family_deductible_met or 0)
+
+    @property
+    def family_out_of_pocket(self) -> Cents:
+        return max(self.out_of_pocket_met, self.family_out_of_pocket_met or 0)
 
 
 @dataclass(frozen=True)
@@ -280,6 +467,10 @@ class SessionRequest:
     injury: Injury = Injury.NONE
     accumulators: Accumulators = Accumulators()
     prior_authorization_on_file: bool = False
+    other_network: NetworkTotals = NetworkTotals()
+    units_billed_today: int = 0  # units this plan covered earlier the same day
+    same_day_procedure_codes: tuple[str, ...] = ()  # other procedures billed the same day
+    provider: ProviderCredential | None = None  # None: the clinic's default credential
 
     @property
     def is_self_pay(self) -> bool:
@@ -362,6 +553,7 @@ class Estimate:
     benefit_period: tuple[date, date] | None
     accumulators_after: Accumulators
     clinic_charge: Cents
+    benefit_remaining: Cents | None = None  # of the plan's payment limit per period, after this
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import dataclasses
 from collections.abc import Sequence
 from datetime import date, datetime
 
-from service.domain.engine import estimate_session
+from service.domain.engine import price
 from service.domain.errors import (
     EstimateUnavailableError,
     FieldViolation,
@@ -22,11 +22,11 @@ from service.domain.model import (
     Accumulators,
     Clinic,
     Estimate,
-    PlanRules,
-    RuleSetVersion,
+    NetworkTotals,
     SessionRequest,
     TreatmentPlanEstimate,
 )
+from service.domain.pieces import CompiledPlan
 from service.domain.validation import schedule_violations, session_violations
 
 
@@ -71,9 +71,9 @@ class Quoter:
         self, index: RuleIndex, request: SessionRequest, as_of: datetime | None
     ) -> Estimate:
         if request.is_self_pay:
-            return estimate_session(request, None, None, self.clinic)
-        version, plan = index.resolve(request.plan_id, request.date_of_service, as_of)
-        return estimate_session(request, plan, version, self.clinic)
+            return price(request, None, self.clinic)
+        compiled = index.resolve_compiled(request.plan_id, request.date_of_service, as_of)
+        return price(request, compiled, self.clinic)
 
     def treatment_plan(
         self, template: SessionRequest, dates: Sequence[date], as_of: datetime | None = None
@@ -82,25 +82,31 @@ class Quoter:
         _raise_if_any(self.plan_violations(template, dates))
         index = self._index  # one index for the whole plan, even if a publish lands meanwhile
         sessions: list[Estimate] = []
-        acc = template.accumulators
+        acc, other = template.accumulators, template.other_network
         period: tuple[date, date] | None = None
         for i, day in enumerate(dates):
-            request = dataclasses.replace(template, date_of_service=day, accumulators=acc)
-            version: RuleSetVersion | None = None
-            plan: PlanRules | None = None
+            request = dataclasses.replace(
+                template, date_of_service=day, accumulators=acc, other_network=other
+            )
+            compiled: CompiledPlan | None = None
+            if i > 0:  # the day's earlier units and procedures belong to the first session
+                request = dataclasses.replace(
+                    request, units_billed_today=0, same_day_procedure_codes=()
+                )
             if not request.is_self_pay:
                 try:
-                    version, plan = index.resolve(request.plan_id, day, as_of)
+                    compiled = index.resolve_compiled(request.plan_id, day, as_of)
                 except NoRuleVersionError as err:
                     raise NoRuleVersionError(
                         err.plan_id, day, f"session {i + 1} of the treatment plan"
                     ) from None
-                this_period = plan.benefit_period.period_containing(day)
+                this_period = compiled.plan.benefit_period.period_containing(day)
                 if period is not None and this_period != period:
-                    request = dataclasses.replace(request, accumulators=Accumulators())
+                    acc, other = Accumulators(), NetworkTotals()
+                    request = dataclasses.replace(request, accumulators=acc, other_network=other)
                 period = this_period
             try:
-                estimate = estimate_session(request, plan, version, self.clinic)
+                estimate = price(request, compiled, self.clinic)
             except EstimateUnavailableError as err:  # say which session, as for no version
                 detail = str(err).removeprefix("estimate unavailable: ")
                 raise EstimateUnavailableError(

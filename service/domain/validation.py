@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 
 from service.domain.errors import FieldViolation
@@ -19,6 +19,10 @@ MAX_ACCUMULATED_CENTS = 100_000_000  # $1,000,000.00
 MAX_VISITS_USED = 10_000
 MAX_PLAN_SESSIONS = 366  # a year of daily sessions, leap years included
 MAX_EVERY_DAYS = 365
+MAX_UNITS_PER_DAY = 96  # 24 hours of 15-minute units
+MAX_SAME_DAY_CODES = 20
+
+PROCEDURE_CODE_PATTERN = re.compile(r"^[0-9A-Z]{5}$")
 
 # ICD-10-CM: a letter, a digit, a digit or letter; then optionally a dot and 1-4 characters.
 ICD10_PATTERN = re.compile(r"^[A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4})?$")
@@ -31,6 +35,8 @@ def session_violations(request: SessionRequest, clinic: Clinic) -> list[FieldVio
         _what_violations(request, clinic)
         + _referral_violations(request)
         + _accumulator_violations(request)
+        + _family_violations(request)
+        + _same_day_violations(request)
     )
 
 
@@ -93,23 +99,97 @@ def _referral_violations(request: SessionRequest) -> list[FieldViolation]:
 
 
 def _accumulator_violations(request: SessionRequest) -> list[FieldViolation]:
-    """What the client has used: never negative, never beyond what any benefit period holds."""
+    """What the client has used, in either network: never negative, never beyond what any
+    benefit period holds."""
     out: list[FieldViolation] = []
-    acc = request.accumulators
-    for name, value, most, show in (
-        ("accumulators.deductible_met", acc.deductible_met, MAX_ACCUMULATED_CENTS, format_usd),
+    acc, other = request.accumulators, request.other_network
+    money = MAX_ACCUMULATED_CENTS
+    checks: list[tuple[str, int | None, int, Callable[[int], str]]] = [
+        ("accumulators.deductible_met", acc.deductible_met, money, format_usd),
+        ("accumulators.out_of_pocket_met", acc.out_of_pocket_met, money, format_usd),
+        ("accumulators.visits_used", acc.visits_used, MAX_VISITS_USED, str),
+        ("accumulators.family_deductible_met", acc.family_deductible_met, money, format_usd),
+        ("accumulators.family_out_of_pocket_met", acc.family_out_of_pocket_met, money, format_usd),
+        ("accumulators.benefit_paid", acc.benefit_paid, money, format_usd),
+        ("other_network_accumulators.deductible_met", other.deductible_met, money, format_usd),
         (
-            "accumulators.out_of_pocket_met",
-            acc.out_of_pocket_met,
-            MAX_ACCUMULATED_CENTS,
+            "other_network_accumulators.out_of_pocket_met",
+            other.out_of_pocket_met,
+            money,
             format_usd,
         ),
-        ("accumulators.visits_used", acc.visits_used, MAX_VISITS_USED, str),
-    ):
+        (
+            "other_network_accumulators.family_deductible_met",
+            other.family_deductible_met,
+            money,
+            format_usd,
+        ),
+        (
+            "other_network_accumulators.family_out_of_pocket_met",
+            other.family_out_of_pocket_met,
+            money,
+            format_usd,
+        ),
+    ]
+    for name, value, most, show in checks:
+        if value is None:
+            continue
         if value < 0:
             out.append(FieldViolation(name, f"cannot be negative, got {value}"))
         elif value > most:
             out.append(FieldViolation(name, f"must be at most {show(most)}, got {show(value)}"))
+    return out
+
+
+def _family_violations(request: SessionRequest) -> list[FieldViolation]:
+    """A family total includes the member's own amount, so it is never below it."""
+    out: list[FieldViolation] = []
+    for prefix, totals in (
+        ("accumulators", request.accumulators),
+        ("other_network_accumulators", request.other_network),
+    ):
+        for what, family, own in (
+            ("deductible", totals.family_deductible_met, totals.deductible_met),
+            ("out_of_pocket", totals.family_out_of_pocket_met, totals.out_of_pocket_met),
+        ):
+            if family is not None and 0 <= family < own:
+                out.append(
+                    FieldViolation(
+                        f"{prefix}.family_{what}_met",
+                        f"{format_usd(family)} is less than the member's own {format_usd(own)}; "
+                        "the family total includes the member's amounts",
+                    )
+                )
+    return out
+
+
+def _same_day_violations(request: SessionRequest) -> list[FieldViolation]:
+    """The units billed earlier today and the other procedures of the day."""
+    out: list[FieldViolation] = []
+    if not 0 <= request.units_billed_today <= MAX_UNITS_PER_DAY:
+        out.append(
+            FieldViolation(
+                "units_billed_today",
+                f"must be between 0 and {MAX_UNITS_PER_DAY} (a day of 15-minute units), "
+                f"got {request.units_billed_today}",
+            )
+        )
+    codes = request.same_day_procedure_codes
+    if len(codes) > MAX_SAME_DAY_CODES:
+        out.append(
+            FieldViolation(
+                "same_day_procedure_codes", f"at most {MAX_SAME_DAY_CODES} codes, got {len(codes)}"
+            )
+        )
+    for i, code in enumerate(codes[:MAX_SAME_DAY_CODES]):
+        if not PROCEDURE_CODE_PATTERN.match(code.strip().upper()):
+            out.append(
+                FieldViolation(
+                    f"same_day_procedure_codes[{i}]",
+                    f"{code[:20]!r} is not a CPT or HCPCS code (five letters or digits, e.g. "
+                    "98940)",
+                )
+            )
     return out
 
 

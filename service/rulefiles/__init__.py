@@ -5,16 +5,14 @@ checks them with messages that name the file, the field and the problem, and bui
 frozen dataclasses of service.domain.model. See docs/rule-format.md for the format.
 """
 
+from service.rulefiles.canonical import canonical_json, content_checksum
+from service.rulefiles.clinic import load_clinic_file, parse_clinic
 from service.rulefiles.loader import (
     CLINIC_FILE_NAME,
     DEFAULT_RULES_DIR,
     ParsedRuleSet,
-    canonical_json,
-    content_checksum,
-    load_clinic_file,
     load_rule_set_file,
     load_rules_dir,
-    parse_clinic,
     parse_rule_set,
     parse_rule_set_content,
     validate_rule_set,

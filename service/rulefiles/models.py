@@ -18,7 +18,9 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Discriminator,
     Field,
+    Tag,
     WithJsonSchema,
 )
 
@@ -143,6 +145,7 @@ Name = Annotated[str, Field(pattern=NAME, min_length=1, max_length=64)]
 CoverageBasisName = Literal["medical_necessity", "integrative_care_program", "supplemental_benefit"]
 UnitMethodName = Literal["cms_8_minute", "ama_per_code", "per_visit_flat"]
 ReferralKindName = Literal["prescription", "physician_referral", "integrative_care_plan"]
+ProviderName = Literal["lmt", "pt", "dc", "md_do"]
 InjuryName = Literal["auto", "work"]
 SharedServiceName = Literal[
     "chiropractic", "acupuncture", "physical_therapy", "occupational_therapy"
@@ -159,8 +162,10 @@ Icd10Prefix = Annotated[
     WithJsonSchema(
         {
             "type": "string",
-            "pattern": r"^[A-Z][0-9]([0-9A-Z](\.[0-9A-Z]{1,4})?)?$",
-            "examples": ["M54.5", "M15", "S39.01"],
+            "description": "An ICD-10-CM code prefix (M54.5 matches M54.50), or a range of "
+            "three-character categories (Z00-Z13).",
+            "pattern": r"^[A-Z][0-9]([0-9A-Z](\.[0-9A-Z]{1,4})?)?(-[A-Z][0-9][0-9A-Z])?$",
+            "examples": ["M54.5", "M15", "S39.01", "Z00-Z13"],
         }
     ),
 ]
@@ -199,7 +204,16 @@ class ReferralModel(_Strict):
     valid_days: int | None = Field(
         default=None,
         ge=1,
-        description="How many days after its issue date the referral stays valid (required).",
+        le=3650,
+        description="How many days after its issue date the referral stays valid; give this "
+        "or valid_months.",
+    )
+    valid_months: int | None = Field(
+        default=None,
+        ge=1,
+        le=120,
+        description="How many calendar months it stays valid: through the same day of the "
+        "month N months on (or that month's last day); give this or valid_days.",
     )
 
 
@@ -209,6 +223,12 @@ class UnitsModel(_Strict):
     )
     max_per_visit: int | None = Field(
         default=None, ge=1, description="Most covered 15-minute units per visit; omit for none."
+    )
+    max_per_day: int | None = Field(
+        default=None,
+        ge=1,
+        le=96,
+        description="Most covered units a day, across the day's visits; omit for none.",
     )
 
 
@@ -250,6 +270,61 @@ Rate = Annotated[
 ]
 
 
+class CopayTierModel(_Strict):
+    from_visit: int = Field(ge=1, le=10_000, description="First visit of the period it applies to.")
+    to_visit: int | None = Field(
+        default=None,
+        ge=1,
+        le=10_000,
+        description="Last visit; omit on the last tier for every later visit.",
+    )
+    amount: Money = Field(description="The copay for these visits.")
+
+
+# Tags of a union's branches are written "<...>": error paths skip them (yamlsource).
+def _copay_shape(value: Any) -> str:
+    return "<tiers>" if isinstance(value, list) else "<amount>"
+
+
+def _copay_amount(value: Any) -> Any:
+    if isinstance(value, dict):
+        raise ValueError(
+            'write the copay as an amount ("25.00"), or as a list of tiers by visit number: '
+            '- {from_visit: 1, to_visit: 10, amount: "20.00"}'
+        )
+    return value
+
+
+Copay = Annotated[
+    Annotated[Money, BeforeValidator(_copay_amount), Tag("<amount>")]
+    | Annotated[list[CopayTierModel], Tag("<tiers>")],
+    Discriminator(_copay_shape),
+    WithJsonSchema(
+        {
+            "description": 'Copay per visit ("25.00"), or tiers by visit number: '
+            '[{from_visit: 1, to_visit: 10, amount: "20.00"}, {from_visit: 11, amount: "40.00"}].',
+            "anyOf": [
+                MONEY_JSON_SCHEMA,
+                {
+                    "type": "array",
+                    "minItems": 1,
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "from_visit": {"type": "integer", "minimum": 1},
+                            "to_visit": {"type": "integer", "minimum": 1},
+                            "amount": MONEY_JSON_SCHEMA,
+                        },
+                        "required": ["from_visit", "amount"],
+                        "additionalProperties": False,
+                    },
+                },
+            ],
+        }
+    ),
+]
+
+
 class NetworkTermsModel(_Strict):
     covered: bool = Field(
         default=True, description="false: the plan does not cover this network at all."
@@ -260,8 +335,21 @@ class NetworkTermsModel(_Strict):
     allowed_per_visit: Money | None = Field(
         default=None, description="One allowed amount per visit (per_visit_flat)."
     )
-    copay: Money | None = Field(default=None, description="Copay per visit; omit for none.")
+    copay: Copay | None = Field(
+        default=None, description="Copay per visit, or tiers by visit number; omit for none."
+    )
+    copay_applies: Literal["instead_of_deductible", "after_deductible"] | None = Field(
+        default=None,
+        description="after_deductible: the member pays the allowed amount until the "
+        "deductible is met, then the copay; instead_of_deductible (the default): the copay "
+        "only.",
+    )
     deductible: Money | None = Field(default=None, description="Deductible per benefit period.")
+    family_deductible: Money | None = Field(
+        default=None,
+        description="The family's deductible (embedded: a member's deductible ends at "
+        "whichever of the individual's and the family's is met first).",
+    )
     deductible_applies: bool | None = Field(
         default=None, description="Whether the deductible applies to massage."
     )
@@ -270,6 +358,9 @@ class NetworkTermsModel(_Strict):
     )
     out_of_pocket_max: Money | None = Field(
         default=None, description="Out-of-pocket maximum per benefit period; omit for none."
+    )
+    family_out_of_pocket_max: Money | None = Field(
+        default=None, description="The family's out-of-pocket maximum (embedded)."
     )
     balance_billing: bool | None = Field(
         default=None,
@@ -288,6 +379,47 @@ class VisitLimitModel(_Strict):
 
 class PriorAuthorizationModel(_Strict):
     from_visit: int = Field(ge=1, description="Required from this visit of the period on.")
+    required_for_coverage: bool = Field(
+        default=False,
+        description="true: without an authorization on file the visit is not covered; false "
+        "(the default): it is listed as missing and the visit is still priced.",
+    )
+
+
+class DiagnosisLogicModel(_Strict):
+    """Diagnosis rules beyond a plain list (a plain list means any_of)."""
+
+    any_of: list[Icd10Prefix] | None = Field(
+        default=None, description="A diagnosis qualifies when it is in this list."
+    )
+    any_except: list[Icd10Prefix] | None = Field(
+        default=None,
+        description="Any diagnosis qualifies except these (e.g. the wellness and screening "
+        "families Z00-Z13); a session qualifies when one of its codes is not excluded.",
+    )
+    all_of: list[list[Icd10Prefix]] | None = Field(
+        default=None,
+        description="One code from each group, e.g. [[M54.5], [G89.2, G89.4]]: a low-back "
+        "code and a chronic-pain code.",
+    )
+
+
+class SameDayReductionModel(_Strict):
+    procedure_codes: list[CptCode] = Field(
+        min_length=1,
+        description="Procedures billed the same day that reduce the allowed amount, e.g. "
+        "chiropractic manipulation 98940-98942.",
+    )
+    allowed_percent: Percent = Field(
+        description='The allowed amount is this percentage of the full amount, e.g. "50".'
+    )
+
+
+class PaymentLimitModel(_Strict):
+    per_visit: Money | None = Field(default=None, description="Most the plan pays a visit.")
+    per_benefit_period: Money | None = Field(
+        default=None, description="Most the plan pays for massage per benefit period."
+    )
 
 
 class PlanModel(_Strict):
@@ -299,8 +431,13 @@ class PlanModel(_Strict):
         description="Clinic session-type groups (therapeutic) or session types (deep_tissue)."
     )
     referral: ReferralModel
-    qualifying_diagnoses: list[Icd10Prefix] = Field(
-        description="ICD-10 code prefixes; a session qualifies when a diagnosis starts with one."
+    qualifying_diagnoses: Annotated[
+        Annotated[list[Icd10Prefix], Tag("<list>")]
+        | Annotated[DiagnosisLogicModel, Tag("<logic>")],
+        Discriminator(lambda v: "<logic>" if isinstance(v, dict) else "<list>"),
+    ] = Field(
+        description="ICD-10 code prefixes (a session qualifies when a diagnosis starts with "
+        "one), or a block with any_of, any_except or all_of."
     )
     units: UnitsModel
     in_network: NetworkTermsModel
@@ -313,6 +450,25 @@ class PlanModel(_Strict):
     prior_authorization: PriorAuthorizationModel | None = None
     excluded_injuries: list[InjuryName] = Field(default_factory=list)
     hsa_eligible: bool = False
+    rendering_providers: list[ProviderName] | None = Field(
+        default=None,
+        description="Who may render massage the plan pays for (lmt, pt, dc, md_do); omit for "
+        "anyone.",
+    )
+    same_day_reductions: list[SameDayReductionModel] = Field(
+        default_factory=list,
+        description="Reduced allowed amounts when other procedures are billed the same day.",
+    )
+    plan_payment_limit: PaymentLimitModel | None = Field(
+        default=None,
+        description="The most the plan pays per visit and per benefit period; above it the "
+        "member pays, outside the deductible and the out-of-pocket maximum.",
+    )
+    network_accumulation: Literal["separate", "combined"] = Field(
+        default="separate",
+        description="combined: in- and out-of-network deductible and out-of-pocket totals "
+        "count together; separate (the default): each network has its own.",
+    )
 
 
 class RuleSetModel(_Strict):
@@ -358,4 +514,9 @@ class ClinicModel(_Strict):
     )
     cash_prices: dict[Name, dict[Annotated[int, Field(ge=1, le=480)], Money]] = Field(
         description="group -> session length in minutes -> whole-session cash price."
+    )
+    default_provider_credential: ProviderName = Field(
+        default="lmt",
+        description="Who renders a session when a quote does not say: lmt (licensed massage "
+        "therapist), pt, dc or md_do. Plans that pay only some providers check it.",
     )

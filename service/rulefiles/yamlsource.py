@@ -6,15 +6,16 @@ plain reader silently keeps the last one, which hides an analyst's typo).
 
 from __future__ import annotations
 
+import difflib
 import re
-import reprlib
 import types
 import typing
 from collections.abc import Hashable, Sequence
+from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Tag, ValidationError
 from pydantic_core import ErrorDetails
 
 from service.domain.suggest import close_matches
@@ -104,8 +105,8 @@ def readable_path(loc: Sequence[int | str], data: Any) -> str:
     out = ""
     node: Any = data
     for part in loc:
-        if part == "[key]":
-            continue
+        if part == "[key]" or (isinstance(part, str) and part.startswith("<")):
+            continue  # a dict key's own check, or the tag of a union's branch
         if isinstance(part, int) and isinstance(node, list):
             item = node[part] if 0 <= part < len(node) else None
             label = item.get("id") if isinstance(item, dict) else None
@@ -134,7 +135,10 @@ def _model_at(model: type[BaseModel], loc: Sequence[int | str]) -> type[BaseMode
     """The pydantic model class that validates the block at `loc` (for "allowed fields")."""
     annotation: Any = model
     for part in loc:
-        annotation = _unwrap(annotation)
+        if isinstance(part, str) and part.startswith("<"):
+            annotation = _branch(annotation, part)
+            continue
+        annotation = unwrap(annotation)
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
             field = annotation.model_fields.get(str(part))
             if field is None:
@@ -149,13 +153,34 @@ def _model_at(model: type[BaseModel], loc: Sequence[int | str]) -> type[BaseMode
             annotation = args[1]
         else:
             return None
-    annotation = _unwrap(annotation)
+    annotation = unwrap(annotation)
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation
     return None
 
 
-def _unwrap(annotation: Any) -> Any:
+def _branch(annotation: Any, tag: str) -> Any:
+    """The member of a tagged union (pydantic Tag) that `tag` names, looking through
+    Annotated and Optional layers; `annotation` itself when there is none."""
+    found = _find_tag(annotation, tag)
+    return annotation if found is None else found
+
+
+def _find_tag(annotation: Any, tag: str) -> Any:
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        if any(isinstance(m, Tag) and m.tag == tag for m in annotation.__metadata__):
+            return annotation
+        return _find_tag(typing.get_args(annotation)[0], tag)
+    if origin in (typing.Union, types.UnionType):
+        for member in typing.get_args(annotation):
+            found = _find_tag(member, tag)
+            if found is not None:
+                return found
+    return None
+
+
+def unwrap(annotation: Any) -> Any:
     """Strip Annotated[...] and Optional[...] down to the model or container type."""
     while True:
         origin = typing.get_origin(annotation)
@@ -198,15 +223,148 @@ def pydantic_problems(
 
 # Values quoted in messages are cut short: YAML anchors let a few hundred bytes stand for a
 # value of billions of items ("billion laughs"), which a plain repr would spell out in full.
-_GLANCE = reprlib.Repr()
-_GLANCE.maxlevel = 2
-_GLANCE.maxlist = _GLANCE.maxtuple = _GLANCE.maxdict = _GLANCE.maxset = 4
-_GLANCE.maxstring = _GLANCE.maxother = 60
+_MAX_ITEMS = 4
+_MAX_TEXT = 60
 
 
-def _show(value: Any) -> str:
-    """repr of a value, cut to a glance (short values read exactly as repr)."""
-    return _GLANCE.repr(value)
+def _show(value: Any, depth: int = 0) -> str:
+    """A value as the analyst would write it in YAML ("text", [a, b], {key: value}), cut to
+    a glance."""
+    if isinstance(value, str):
+        text = value if len(value) <= _MAX_TEXT else value[: _MAX_TEXT - 3] + "..."
+        return '"' + text.replace('"', '\\"') + '"'
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, (list, tuple, dict)):
+        if depth >= 2:
+            return "[...]" if not isinstance(value, dict) else "{...}"
+        items = list(value.items()) if isinstance(value, dict) else list(value)
+        shown = [
+            f"{_show(k, depth + 1)}: {_show(v, depth + 1)}"
+            if isinstance(value, dict)
+            else _show(k, depth + 1)
+            for k, v in (
+                items[:_MAX_ITEMS]
+                if isinstance(value, dict)
+                else [(i, None) for i in items[:_MAX_ITEMS]]
+            )
+        ]
+        if len(items) > _MAX_ITEMS:
+            shown.append("...")
+        body = ", ".join(shown)
+        return "{" + body + "}" if isinstance(value, dict) else "[" + body + "]"
+    text = str(value)
+    return text if len(text) <= _MAX_TEXT else text[: _MAX_TEXT - 3] + "..."
+
+
+def _kind(value: Any) -> str:
+    """ "a list: [20]", "the text "20"", "the number 20"."""
+    if isinstance(value, (list, tuple)):
+        return f"a list: {_show(value)}"
+    if isinstance(value, dict):
+        return f"a block: {_show(value)}"
+    if isinstance(value, str):
+        return f"the text {_show(value)}"
+    if isinstance(value, bool):
+        return _show(value)
+    if isinstance(value, (int, float)):
+        return f"the number {_show(value)}"
+    return _show(value)
+
+
+# ---------------------------------------------------------------------------- unknown fields
+
+# Words that say how much or how often, not what: they make no two fields the same concept.
+_GENERIC = frozenset(
+    [
+        "per",
+        "visit",
+        "visits",
+        "day",
+        "days",
+        "max",
+        "maximum",
+        "min",
+        "most",
+        "at",
+        "of",
+        "the",
+        "a",
+        "an",
+        "in",
+        "out",
+        "for",
+        "to",
+        "from",
+        "is",
+    ]
+)
+
+
+def _subject(name: str) -> set[str]:
+    return {w for w in re.split(r"[^a-z0-9]+", name.lower()) if w and w not in _GENERIC}
+
+
+def _related(a: set[str], b: set[str]) -> bool:
+    return any(difflib.SequenceMatcher(None, x, y).ratio() >= 0.8 for x in a for y in b)
+
+
+def _field_places(
+    model: type[BaseModel], at: tuple[str, ...] = (), depth: int = 0
+) -> list[tuple[tuple[str, ...], str]]:
+    """Every field of a model tree as (the path of the block it is in, its name)."""
+    out: list[tuple[tuple[str, ...], str]] = []
+    for name, info in model.model_fields.items():
+        out.append((at, name))
+        inner = unwrap(info.annotation)
+        while typing.get_origin(inner) in (list, dict):
+            args = typing.get_args(inner)
+            inner = unwrap(args[-1]) if args else None
+        if depth < 4 and isinstance(inner, type) and issubclass(inner, BaseModel):
+            out.extend(_field_places(inner, (*at, name), depth + 1))
+    return out
+
+
+def _block_words(at: tuple[str, ...]) -> str:
+    if at == ("plans",):
+        return "the plan"
+    if at in (("plans", "in_network"), ("plans", "out_of_network")):
+        return "in_network / out_of_network"
+    if len(at) == 2 and at[0] == "plans":
+        return f"the plan's {at[1]}"
+    return ".".join(at) if at else "the top of the file"
+
+
+def suggest_field(
+    name: str, here: list[str], block: tuple[str, ...], model: type[BaseModel]
+) -> str:
+    """' Did you mean "x"?' for an unknown field: only names of the same concept (sharing a
+    word that says what, not how much), here first, then where that concept is written."""
+    subject = _subject(name)
+    local = [f for f in here if not subject or not _subject(f) or _related(subject, _subject(f))]
+    hint = did_you_mean(name, local)
+    if hint or not subject:
+        return hint
+    elsewhere = [
+        (at, field)
+        for at, field in _field_places(model)
+        if at != block and _related(subject, _subject(field))
+    ]
+    if not elsewhere:
+        return ""
+    at, field = max(
+        elsewhere,
+        key=lambda p: (
+            len({w for w in subject if _related({w}, _subject(p[1]))}),
+            -len({w for w in _subject(p[1]) if not _related({w}, subject)}),
+            difflib.SequenceMatcher(None, name, p[1]).ratio(),
+        ),
+    )
+    if field == name:
+        return f' "{name}" is written in {_block_words(at)}, not here.'
+    return f' Did you mean "{field}"? It is written in {_block_words(at)}, not here.'
 
 
 def _message(err: ErrorDetails, model: type[BaseModel]) -> str:
@@ -220,7 +378,8 @@ def _message(err: ErrorDetails, model: type[BaseModel]) -> str:
         name = str(loc[-1])
         parent = _model_at(model, loc[:-1])
         allowed = list(parent.model_fields) if parent else []
-        hint = did_you_mean(name, allowed)
+        block = tuple(str(p) for p in loc[:-1] if isinstance(p, str) and not p.startswith("<"))
+        hint = suggest_field(name, allowed, block, model)
         listed = f" Allowed here: {', '.join(allowed)}." if allowed else ""
         return f'unknown field "{name}".{hint}{listed}'
     if kind in ("value_error", "assertion_error"):
@@ -255,9 +414,9 @@ def _message(err: ErrorDetails, model: type[BaseModel]) -> str:
     if kind.startswith("date_") or kind.startswith("datetime_"):
         return f"must be a date written like 2026-01-01, not {_show(value)}"
     if kind == "list_type":
-        return f"must be a list, like [a, b], not {_show(value)}"
+        return f"must be a list, like [a, b], not {_kind(value)}"
     if kind in ("dict_type", "model_type", "model_attributes_type"):
-        return f"must be a block of fields (key: value lines), not {_show(value)}"
+        return f"must be a block of fields (key: value lines), not {_kind(value)}"
     if kind == "too_short":
         if isinstance(value, str):
             return "must not be empty"
@@ -265,3 +424,14 @@ def _message(err: ErrorDetails, model: type[BaseModel]) -> str:
     if kind == "too_long":
         return f"is too long (at most {ctx.get('max_length')})"
     return err["msg"]
+
+
+def read_text(path: Path) -> tuple[str | None, list[Problem]]:
+    try:
+        return path.read_text(encoding="utf-8"), []
+    except FileNotFoundError:
+        return None, [Problem(str(path), "(file)", "the file does not exist")]
+    except UnicodeDecodeError as exc:
+        return None, [Problem(str(path), "(file)", f"the file is not UTF-8 text: {exc.reason}")]
+    except OSError as exc:
+        return None, [Problem(str(path), "(file)", f"cannot read the file: {exc.strerror}")]

@@ -22,13 +22,32 @@ FAILING_CODES = frozenset(
         "REFERRAL_EXPIRED",
         "VISIT_LIMIT_REACHED",
         "NO_BILLABLE_UNITS",
+        "PROVIDER_NOT_ELIGIBLE",
+        "BENEFIT_MAXIMUM_REACHED",
+        "DAILY_UNIT_LIMIT_REACHED",
+        "PRIOR_AUTHORIZATION_MISSING",
     }
 )
 
 
-def acc(deductible_met: int = 0, out_of_pocket_met: int = 0, visits_used: int = 0) -> Accumulators:
+def acc(
+    deductible_met: int = 0,
+    out_of_pocket_met: int = 0,
+    visits_used: int = 0,
+    *,
+    family_deductible_met: int | None = None,
+    family_out_of_pocket_met: int | None = None,
+    benefit_paid: int = 0,
+) -> Accumulators:
     """Accumulators in cents (shorter to read in tables of cases)."""
-    return Accumulators(deductible_met, out_of_pocket_met, visits_used)
+    return Accumulators(
+        deductible_met,
+        out_of_pocket_met,
+        visits_used,
+        family_deductible_met,
+        family_out_of_pocket_met,
+        benefit_paid,
+    )
 
 
 def reason_codes(est: Estimate) -> set[str]:
@@ -58,8 +77,10 @@ def assert_money(
     coinsurance: int = 0,
     not_covered: int = 0,
     balance_billing: int = 0,
+    reduction: int = 0,
 ) -> None:
-    """Every money figure of an estimate, and the line items that carry them."""
+    """Every money figure of an estimate, and the line items that carry them. `reduction` is
+    the (negative) reduction line: the allowed lines then add up to allowed - reduction."""
     pc = est.patient_cost
     assert (
         pc.copay,
@@ -74,7 +95,8 @@ def assert_money(
     # The test's own literals must be consistent too (catches typos in the expectations).
     assert copay + deductible + coinsurance + not_covered + balance_billing == patient_pays
     expected_lines = {
-        LineItemKind.ALLOWED: allowed,
+        LineItemKind.ALLOWED: allowed - reduction,
+        LineItemKind.REDUCTION: reduction,
         LineItemKind.PLAN_PAYMENT: plan_pays,
         LineItemKind.COPAY: copay,
         LineItemKind.DEDUCTIBLE: deductible,

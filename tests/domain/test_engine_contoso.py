@@ -18,6 +18,7 @@ from service.domain.errors import NoRuleVersionError
 from service.domain.index import RuleIndex
 from service.domain.model import (
     Clinic,
+    CopayTier,
     CoverageBasis,
     Injury,
     Network,
@@ -190,7 +191,12 @@ def test_copay_is_the_lesser_of_copay_and_allowed(index: RuleIndex, clinic: Clin
     # copay to $30.00 on a copy of the real plan: 15 min of 97140 -> 1 unit, $27.00 allowed;
     # copay min($30.00, $27.00) = $27.00; plan pays $0.
     version, plan = index.resolve("contoso-hmo-silver", date(2026, 9, 15))
-    dearer = replace(plan, in_network=replace(plan.in_network, copay=3000))
+    dearer = replace(
+        plan,
+        in_network=replace(
+            plan.in_network, copay=(CopayTier(1, None, 3000, "plans.contoso.in_network.copay"),)
+        ),
+    )
     est = estimate_session(replace(BASE, minutes=15), dearer, version, clinic)
     assert_covered(est, covered_units=1, billed_units=1)
     assert_money(est, allowed=2700, copay=2700, plan_pays=0, patient_pays=2700)

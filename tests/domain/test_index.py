@@ -61,6 +61,10 @@ def test_self_pay_is_not_a_rule_plan(index: RuleIndex) -> None:
         "contoso-hmo-silver",
         "cedar-hdhp-hsa",
         "summit-ma-plus",
+        "rainier-ump-classic",
+        "lakeside-choice-ppo",
+        "birch-hdhp-copay",
+        "pacific-ma-chronic-pain",
     }
 
 

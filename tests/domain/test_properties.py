@@ -56,8 +56,9 @@ def expected_allowed(plan: PlanRules, terms: NetworkTerms, cpt: str, units: int)
 
 def expected_share(terms: NetworkTerms, allowed: int, before: Accumulators) -> tuple[int, int, int]:
     """cost-rules.md §4 steps 1-3 (copay, deductible, coinsurance), cap order included."""
-    if terms.copay is not None:
-        copay, deductible, coinsurance = min(terms.copay, allowed), 0, 0
+    if terms.copay:  # the original samples' copays are flat: one tier from visit 1 on
+        (tier,) = terms.copay
+        copay, deductible, coinsurance = min(tier.amount, allowed), 0, 0
     else:
         copay = 0
         deductible = (
@@ -213,8 +214,8 @@ def check_invariants(p: Priced) -> None:
         assert pc.deductible <= max(0, terms.deductible - before.deductible_met)
     else:
         assert pc.deductible == 0
-    if terms.copay is not None:
-        assert pc.copay <= min(terms.copay, est.allowed_amount)
+    if terms.copay:
+        assert pc.copay <= min(terms.copay[0].amount, est.allowed_amount)
         assert pc.deductible == pc.coinsurance == 0
     if terms.balance_billing:
         assert pc.balance_billing == max(
@@ -232,8 +233,8 @@ def check_invariants(p: Priced) -> None:
     # Prior authorization from visit N on; missing unless on file (checked for covered
     # sessions, where the estimate shows what the plan pays once it is granted).
     needs_pa = (
-        plan.prior_authorization_from_visit is not None
-        and before.visits_used + 1 >= plan.prior_authorization_from_visit
+        plan.prior_authorization is not None
+        and before.visits_used + 1 >= plan.prior_authorization.from_visit
     )
     assert est.prior_authorization_required is needs_pa
     assert ("PRIOR_AUTHORIZATION" in {m.code for m in est.missing}) is (

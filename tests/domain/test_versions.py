@@ -15,12 +15,16 @@ from hypothesis import strategies as st
 
 from service.domain.model import (
     BenefitPeriodRule,
+    CodeSet,
     CoverageBasis,
+    DiagnosisLogic,
+    DiagnosisRule,
     NetworkTerms,
     PeriodKind,
     PlanRules,
     ReferralRule,
     RuleSetVersion,
+    UnitLimits,
     UnitMethod,
 )
 from service.domain.versions import (
@@ -46,13 +50,13 @@ def _plan(plan_id: str) -> PlanRules:
         benefit_period=BenefitPeriodRule(PeriodKind.CALENDAR_YEAR),
         covered_session_types=frozenset({"medical"}),
         referral=ReferralRule(required=False),
-        qualifying_diagnosis_prefixes=(),
+        diagnoses=DiagnosisRule(DiagnosisLogic.ANY_OF, (CodeSet(("M54",)),)),
         unit_method=UnitMethod.CMS_8_MINUTE,
-        max_units_per_visit=4,
+        unit_limits=UnitLimits(per_visit=4),
         in_network=NetworkTerms(covered=True, ref=f"plans.{plan_id}.in_network"),
         out_of_network=None,
         visit_limit=None,
-        prior_authorization_from_visit=None,
+        prior_authorization=None,
         excluded_injuries=frozenset(),
         hsa_eligible=False,
         ref=f"plans.{plan_id}",

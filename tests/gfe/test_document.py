@@ -20,7 +20,7 @@ from service.gfe import (
     render_pdf,
 )
 from service.gfe.document import plain
-from service.rulefiles.loader import load_clinic_file
+from service.rulefiles import load_clinic_file
 from service.settings import DEFAULT_RULES_DIR
 
 

@@ -85,7 +85,7 @@ def test_file_in_another_payers_folder_is_a_warning_only(rules_copy: Path) -> No
         rules_copy / "cedar-mutual" / "2026.yaml", rules_copy / "acme-health" / "cedar.yaml"
     )
     clinic, rule_sets = load_rules_dir(rules_copy)
-    assert len(rule_sets) == 5
+    assert len(rule_sets) == 9
     assert clinic.name == "Harbor Integrative Massage"
 
 
@@ -96,6 +96,10 @@ def test_default_dir_is_the_repos_payer_rules() -> None:
         "contoso-health",
         "cedar-mutual",
         "summit-medicare-advantage",
+        "rainier-public",
+        "lakeside-health",
+        "birch-health",
+        "pacific-advantage",
     }
     assert all(Path(r.source).is_relative_to(RULES_DIR) for r in rule_sets)
 

@@ -10,10 +10,12 @@ import pytest
 
 from service.domain.model import (
     Clinic,
+    CopayTier,
     CoverageBasis,
     Injury,
     PeriodKind,
     PlanRules,
+    PriorAuthorizationRule,
     ReferralKind,
     UnitMethod,
 )
@@ -51,8 +53,12 @@ def test_every_sample_loads_without_problems(loaded: tuple[Clinic, list[ParsedRu
     assert [(r.payer_id, r.version) for r in rule_sets] == [
         ("acme-health", "2026.1"),
         ("acme-health", "2027.1"),
+        ("birch-health", "2026.1"),
         ("cedar-mutual", "2026.1"),
         ("contoso-health", "2026-07"),
+        ("lakeside-health", "2026.1"),
+        ("pacific-advantage", "2026.1"),
+        ("rainier-public", "2026.1"),
         ("summit-medicare-advantage", "2026.1"),
     ]
     assert all(r.warnings == () for r in rule_sets)
@@ -110,11 +116,11 @@ def test_acme_2026(loaded: tuple[Clinic, list[ParsedRuleSet]]) -> None:
     assert p.referral.required
     assert p.referral.accepted_kinds == {ReferralKind.PRESCRIPTION, ReferralKind.PHYSICIAN_REFERRAL}
     assert p.referral.valid_days == 90
-    assert sorted(p.qualifying_diagnosis_prefixes) == sorted(PAIN_LIST)
+    assert sorted(p.diagnoses.groups[0].prefixes) == sorted(PAIN_LIST)
     assert p.unit_method is UnitMethod.CMS_8_MINUTE
     assert p.max_units_per_visit == 4
     inn = p.in_network
-    assert inn.covered and inn.copay is None
+    assert inn.covered and inn.copay == ()
     assert {c: (r.first_unit, r.later_units) for c, r in inn.allowed.items()} == {
         "97124": (3100, 3100),
         "97140": (2900, 2900),
@@ -139,7 +145,7 @@ def test_acme_2026(loaded: tuple[Clinic, list[ParsedRuleSet]]) -> None:
     assert p.visit_limit is not None
     assert p.visit_limit.visits == 20
     assert set(p.visit_limit.shared_with) == {"chiropractic", "acupuncture"}
-    assert p.prior_authorization_from_visit == 13
+    assert p.prior_authorization == PriorAuthorizationRule(13)
     assert p.excluded_injuries == {Injury.AUTO, Injury.WORK}
     assert not p.hsa_eligible
 
@@ -167,10 +173,10 @@ def test_acme_2027_differs_from_2026_only_where_the_issue_says(
         "benefit_period",
         "covered_session_types",
         "referral",
-        "qualifying_diagnosis_prefixes",
+        "diagnoses",
         "unit_method",
         "max_units_per_visit",
-        "prior_authorization_from_visit",
+        "prior_authorization",
         "excluded_injuries",
         "hsa_eligible",
     ):
@@ -194,11 +200,11 @@ def test_contoso(loaded: tuple[Clinic, list[ParsedRuleSet]]) -> None:
     assert p.referral.required
     assert p.referral.accepted_kinds == {ReferralKind.INTEGRATIVE_CARE_PLAN}
     assert p.referral.valid_days == 180
-    assert sorted(p.qualifying_diagnosis_prefixes) == sorted([*PAIN_LIST, "F41", "F32", "F33"])
+    assert sorted(p.diagnoses.groups[0].prefixes) == sorted([*PAIN_LIST, "F41", "F32", "F33"])
     assert p.covered_session_types == THERAPEUTIC
     assert (p.unit_method, p.max_units_per_visit) == (UnitMethod.AMA_PER_CODE, 4)
     inn = p.in_network
-    assert inn.copay == 2500
+    assert inn.copay == (CopayTier(1, None, 2500, f"{p.ref}.in_network.copay"),)
     assert (inn.deductible, inn.deductible_applies, inn.coinsurance) == (0, False, Decimal(0))
     assert inn.out_of_pocket_max == 400000
     assert {c: (r.first_unit, r.later_units) for c, r in inn.allowed.items()} == {
@@ -208,7 +214,7 @@ def test_contoso(loaded: tuple[Clinic, list[ParsedRuleSet]]) -> None:
     assert p.out_of_network is not None and p.out_of_network.covered is False
     assert p.visit_limit is not None
     assert (p.visit_limit.visits, p.visit_limit.shared_with) == (12, ())
-    assert p.prior_authorization_from_visit is None
+    assert p.prior_authorization is None
     assert p.excluded_injuries == frozenset()
     assert not p.hsa_eligible
 
@@ -219,7 +225,7 @@ def test_cedar(loaded: tuple[Clinic, list[ParsedRuleSet]]) -> None:
     p = only_plan(rs, "cedar-hdhp-hsa")
     assert p.benefit_period.kind is PeriodKind.CALENDAR_YEAR
     assert not p.referral.required
-    assert sorted(p.qualifying_diagnosis_prefixes) == sorted(PAIN_LIST)
+    assert sorted(p.diagnoses.groups[0].prefixes) == sorted(PAIN_LIST)
     assert p.covered_session_types == THERAPEUTIC
     assert (p.unit_method, p.max_units_per_visit) == (UnitMethod.CMS_8_MINUTE, 6)
     inn = p.in_network
@@ -228,7 +234,7 @@ def test_cedar(loaded: tuple[Clinic, list[ParsedRuleSet]]) -> None:
         "97140": (2717, 1890),
     }
     assert inn.allowed["97124"].ref == "plans.cedar-hdhp-hsa.in_network.allowed_per_unit.97124"
-    assert (inn.copay, inn.deductible, inn.deductible_applies) == (None, 300000, True)
+    assert (inn.copay, inn.deductible, inn.deductible_applies) == ((), 300000, True)
     assert (inn.coinsurance, inn.out_of_pocket_max) == (Decimal("0.10"), 600000)
     assert p.out_of_network is None  # not given in the issue: estimate unavailable
     assert p.visit_limit is not None and p.visit_limit.visits == 30
@@ -245,10 +251,13 @@ def test_summit(loaded: tuple[Clinic, list[ParsedRuleSet]]) -> None:
     assert p.referral.required
     assert p.referral.accepted_kinds == {ReferralKind.PRESCRIPTION}
     assert p.referral.valid_days == 90
-    assert sorted(p.qualifying_diagnosis_prefixes) == sorted(PAIN_LIST)
+    assert sorted(p.diagnoses.groups[0].prefixes) == sorted(PAIN_LIST)
     assert (p.unit_method, p.max_units_per_visit) == (UnitMethod.PER_VISIT_FLAT, 4)
     inn = p.in_network
-    assert (inn.per_visit_allowed, inn.copay) == (6000, 2000)
+    assert (inn.per_visit_allowed, inn.copay) == (
+        6000,
+        (CopayTier(1, None, 2000, f"{p.ref}.in_network.copay"),),
+    )
     assert (inn.deductible, inn.deductible_applies, inn.coinsurance) == (0, False, Decimal(0))
     assert p.out_of_network is None
     assert p.visit_limit is not None
