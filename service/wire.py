@@ -17,9 +17,11 @@ from google.protobuf.message import Message
 from google.rpc import error_details_pb2, status_pb2
 from google.type import date_pb2, money_pb2
 from massage_estimator.v1 import estimator_pb2 as pb
+from massage_estimator.v1 import payer_rules_pb2 as rpb
 
 from service.domain import model
 from service.domain.money import Cents
+from service.domain.problems import Problem
 
 CURRENCY = "USD"
 NANOS_PER_CENT = 10_000_000
@@ -64,6 +66,13 @@ LINE_ITEM_KINDS: Mapping[model.LineItemKind, pb.LineItemKind] = {
     model.LineItemKind.PLAN_PAYMENT: pb.LINE_ITEM_KIND_PLAN_PAYMENT,
     model.LineItemKind.NOT_COVERED: pb.LINE_ITEM_KIND_NOT_COVERED,
     model.LineItemKind.BALANCE_BILLING: pb.LINE_ITEM_KIND_BALANCE_BILLING,
+    model.LineItemKind.REDUCTION: pb.LINE_ITEM_KIND_REDUCTION,
+}
+PROVIDER_CREDENTIALS: Mapping[model.ProviderCredential, pb.ProviderCredential] = {
+    model.ProviderCredential.LMT: pb.PROVIDER_CREDENTIAL_LMT,
+    model.ProviderCredential.PT: pb.PROVIDER_CREDENTIAL_PT,
+    model.ProviderCredential.DC: pb.PROVIDER_CREDENTIAL_DC,
+    model.ProviderCredential.MD_DO: pb.PROVIDER_CREDENTIAL_MD_DO,
 }
 
 
@@ -158,3 +167,17 @@ def bracketed(host: str) -> str:
 
 def host_port(host: str, port: int) -> str:
     return f"{bracketed(host)}:{port}"
+
+
+# --------------------------------------------------------------------------- rule problems
+
+
+def problem_to_proto(p: Problem) -> rpb.RuleProblem:
+    """A rule-file problem as the API reports it (the service's checks and the CLI's offline
+    checks print the same way)."""
+    return rpb.RuleProblem(
+        severity=rpb.SEVERITY_ERROR if p.is_error else rpb.SEVERITY_WARNING,
+        source=p.source,
+        field=p.field,
+        message=p.message,
+    )

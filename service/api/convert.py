@@ -34,6 +34,11 @@ E = TypeVar("E")
 _REFERRAL_IN = wire.inbound(wire.REFERRAL_KINDS, model.ReferralKind.NONE)
 _NETWORK_IN = wire.inbound(wire.NETWORKS, model.Network.IN)
 _INJURY_IN = wire.inbound(wire.INJURIES, model.Injury.NONE)
+# UNSPECIFIED: the clinic's default credential, which the engine fills in.
+_PROVIDER_IN: dict[int, model.ProviderCredential | None] = {
+    0: None,
+    **{number: value for value, number in wire.PROVIDER_CREDENTIALS.items()},
+}
 
 
 def _enum_in(
@@ -172,12 +177,12 @@ def session_from_proto(
     )
     network = _enum_in(session.network, _NETWORK_IN, prefix + "network", "Network", out)
     injury = _enum_in(session.injury, _INJURY_IN, prefix + "injury", "Injury", out)
-    acc = session.accumulators
-    deductible_met = money_from_proto(
-        acc.deductible_met, prefix + "accumulators.deductible_met", out
-    )
-    oop_met = money_from_proto(
-        acc.out_of_pocket_met, prefix + "accumulators.out_of_pocket_met", out
+    provider = _enum_in(
+        session.provider_credential,
+        _PROVIDER_IN,
+        prefix + "provider_credential",
+        "ProviderCredential",
+        out,
     )
     request = model.SessionRequest(
         plan_id=session.plan_id.strip(),
@@ -189,14 +194,54 @@ def session_from_proto(
         diagnosis_codes=tuple(code.strip().upper() for code in session.diagnosis_codes),
         network=network or model.Network.IN,
         injury=injury or model.Injury.NONE,
-        accumulators=model.Accumulators(
-            deductible_met=deductible_met or 0,
-            out_of_pocket_met=oop_met or 0,
-            visits_used=acc.visits_used,
-        ),
+        accumulators=_accumulators_from_proto(session.accumulators, prefix + "accumulators.", out),
         prior_authorization_on_file=session.prior_authorization_on_file,
+        other_network=_other_network_from_proto(
+            session.other_network_accumulators, prefix + "other_network_accumulators.", out
+        ),
+        units_billed_today=session.units_billed_today,
+        same_day_procedure_codes=tuple(c.strip().upper() for c in session.same_day_procedure_codes),
+        provider=provider,
     )
     return request, out
+
+
+def _optional_money(
+    message: pb.Accumulators | pb.OtherNetworkAccumulators,
+    name: str,
+    path: str,
+    out: list[FieldViolation],
+) -> Cents | None:
+    """A Money field that may be left unset (None), as opposed to $0.00."""
+    if not message.HasField(name):
+        return None
+    return money_from_proto(getattr(message, name), path + name, out)
+
+
+def _accumulators_from_proto(
+    acc: pb.Accumulators, path: str, out: list[FieldViolation]
+) -> model.Accumulators:
+    return model.Accumulators(
+        deductible_met=money_from_proto(acc.deductible_met, path + "deductible_met", out) or 0,
+        out_of_pocket_met=money_from_proto(acc.out_of_pocket_met, path + "out_of_pocket_met", out)
+        or 0,
+        visits_used=acc.visits_used,
+        family_deductible_met=_optional_money(acc, "family_deductible_met", path, out),
+        family_out_of_pocket_met=_optional_money(acc, "family_out_of_pocket_met", path, out),
+        benefit_paid=money_from_proto(acc.benefit_paid, path + "benefit_paid", out) or 0,
+    )
+
+
+def _other_network_from_proto(
+    other: pb.OtherNetworkAccumulators, path: str, out: list[FieldViolation]
+) -> model.NetworkTotals:
+    return model.NetworkTotals(
+        deductible_met=money_from_proto(other.deductible_met, path + "deductible_met", out) or 0,
+        out_of_pocket_met=money_from_proto(other.out_of_pocket_met, path + "out_of_pocket_met", out)
+        or 0,
+        family_deductible_met=_optional_money(other, "family_deductible_met", path, out),
+        family_out_of_pocket_met=_optional_money(other, "family_out_of_pocket_met", path, out),
+    )
 
 
 def schedule_from_proto(
@@ -265,11 +310,20 @@ def rule_version_to_proto(version: model.RuleSetVersion, plan_id: str) -> pb.Rul
 
 
 def accumulators_to_proto(acc: model.Accumulators) -> pb.Accumulators:
-    return pb.Accumulators(
+    """The amounts a plan without family amounts or a payment limit never moves stay unset,
+    so estimates of such plans read exactly as they always have (saved quotes replay equal)."""
+    msg = pb.Accumulators(
         deductible_met=money_to_proto(acc.deductible_met),
         out_of_pocket_met=money_to_proto(acc.out_of_pocket_met),
         visits_used=acc.visits_used,
     )
+    if acc.family_deductible_met is not None:
+        msg.family_deductible_met.CopyFrom(money_to_proto(acc.family_deductible_met))
+    if acc.family_out_of_pocket_met is not None:
+        msg.family_out_of_pocket_met.CopyFrom(money_to_proto(acc.family_out_of_pocket_met))
+    if acc.benefit_paid:
+        msg.benefit_paid.CopyFrom(money_to_proto(acc.benefit_paid))
+    return msg
 
 
 def line_item_to_proto(item: model.LineItem) -> pb.LineItem:
@@ -335,6 +389,8 @@ def estimate_to_proto(est: model.Estimate) -> pb.Estimate:
         msg.benefit_period.CopyFrom(
             pb.BenefitPeriod(start_date=date_to_proto(start), end_date=date_to_proto(end))
         )
+    if est.benefit_remaining is not None:
+        msg.benefit_remaining.CopyFrom(money_to_proto(est.benefit_remaining))
     return msg
 
 

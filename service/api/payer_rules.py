@@ -21,7 +21,6 @@ from service.api import convert
 from service.api.errors import abort
 from service.domain.index import ServedPlan
 from service.domain.model import RuleSetVersion
-from service.domain.problems import Problem
 from service.domain.versions import ChangeKind
 from service.usecases import PublishedVersion, RuleSetService
 from service.usecases.ports import VersionMeta
@@ -36,15 +35,6 @@ _CHANGE_KIND = {
 
 
 # ---------------------------------------------------------------------------- conversion
-
-
-def problem_to_proto(p: Problem) -> rpb.RuleProblem:
-    return rpb.RuleProblem(
-        severity=rpb.SEVERITY_ERROR if p.is_error else rpb.SEVERITY_WARNING,
-        source=p.source,
-        field=p.field,
-        message=p.message,
-    )
 
 
 def _info_to_proto(meta: VersionMeta, plan_ids: Iterable[str]) -> rpb.RuleSetInfo:
@@ -121,7 +111,7 @@ class PayerRulesServicer(rpb_grpc.PayerRulesServiceServicer):
         try:
             checked = self._rule_sets.validate(request.content, request.source)
             response = rpb.ValidateRuleSetResponse(
-                problems=[problem_to_proto(p) for p in checked.problems], valid=checked.valid
+                problems=[wire.problem_to_proto(p) for p in checked.problems], valid=checked.valid
             )
             if checked.parsed is not None:
                 response.checksum = checked.parsed.checksum
@@ -142,7 +132,7 @@ class PayerRulesServicer(rpb_grpc.PayerRulesServiceServicer):
             return rpb.PublishRuleSetResponse(
                 rule_set=version_info_to_proto(result.version),
                 created=result.created,
-                warnings=[problem_to_proto(p) for p in result.warnings],
+                warnings=[wire.problem_to_proto(p) for p in result.warnings],
             )
         except Exception as exc:
             abort(context, exc, "PublishRuleSet")

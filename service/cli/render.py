@@ -143,6 +143,8 @@ def render_estimate(est: pb.Estimate) -> None:
         others = [s for s in est.visit_limit_shared_with if s != "massage"]
         shared = f", shared with {', '.join(others)}" if others else ", massage only"
         summary.add_row("sessions remaining", f"{est.sessions_remaining}{limit}{shared}")
+    if est.HasField("benefit_remaining"):
+        summary.add_row("plan maximum left", f"{usd(est.benefit_remaining)} this benefit period")
     summary.add_row("prior authorization", "required" if est.prior_authorization_required else "no")
     summary.add_row("HSA eligible", "yes" if est.hsa_eligible else "no")
     if est.HasField("benefit_period"):

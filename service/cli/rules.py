@@ -29,7 +29,9 @@ from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
+from service import wire
 from service.cli import common, config, render
+from service.domain.model import Clinic
 from service.domain.suggest import did_you_mean
 from service.domain.versions import version_label
 
@@ -180,6 +182,39 @@ def _publish_one(
 # ---------------------------------------------------------------------------- validate
 
 
+def _validate_offline(path: Path, text: str, clinic: Clinic) -> rpb.ValidateRuleSetResponse:
+    """Every check of the file itself, here: what the service runs before it compares the
+    file with the versions already published."""
+    from service.rulefiles import validate_rule_set
+
+    parsed, problems = validate_rule_set(text, str(path), clinic)
+    return rpb.ValidateRuleSetResponse(
+        valid=parsed is not None,
+        problems=[wire.problem_to_proto(p) for p in problems],
+        checksum=parsed.checksum if parsed is not None else "",
+        payer_id=parsed.payer_id if parsed is not None else "",
+        version=parsed.version if parsed is not None else "",
+    )
+
+
+OfflineOpt = Annotated[
+    bool,
+    typer.Option(
+        "--offline",
+        help="Check here, without the service: every check of the files themselves, against "
+        "the clinic profile. Label reuse and overlaps with published versions need the service.",
+    ),
+]
+ClinicFileOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--clinic",
+        help="With --offline: the clinic profile to check against (default: the sample clinic).",
+        show_default=False,
+    ),
+]
+
+
 @rules_app.command("validate")
 def validate(
     files: FilesArg,
@@ -187,10 +222,12 @@ def validate(
     config_file: common.ConfigOpt = None,
     timeout: common.TimeoutOpt = common.DEFAULT_TIMEOUT,
     as_json: common.JsonOpt = False,
+    offline: OfflineOpt = False,
+    clinic_file: ClinicFileOpt = None,
 ) -> None:
     """Check rule-set files as the server would at publish time; nothing is written.
 
-    Every problem is named by file, field path and reason.
+    Every problem of every file is named by file, field path and reason, all at once.
 
     Examples:
 
@@ -198,12 +235,23 @@ def validate(
 
       massage-estimator rules validate payer_rules/acme-health/*.yaml --json
 
+      massage-estimator rules validate draft.yaml --offline --clinic my-clinic.yaml
+
     Exit codes: 0 every file is valid, 1 a file has an error or the service refused,
     2 bad usage (a file that does not exist).
     """
+    if clinic_file is not None and not offline:
+        raise typer.BadParameter("--clinic goes with --offline", param_hint="--clinic")
     results = []
-    for path in files:
-        results.append((path, _validate_one(target, config_file, timeout, path, read_file(path))))
+    if offline:
+        clinic = _offline_clinic(clinic_file)
+        for path in files:
+            results.append((path, _validate_offline(path, read_file(path), clinic)))
+    else:
+        for path in files:
+            results.append(
+                (path, _validate_one(target, config_file, timeout, path, read_file(path)))
+            )
     if as_json:
         print_json_value([{"file": str(p), "response": as_dict(r)} for p, r in results])
     else:
@@ -221,8 +269,28 @@ def validate(
                 _print(f"invalid: {path}: {name + ': ' if name else ''}{errors} error(s)")
             for line in problem_lines(response.problems):
                 _print(line)
+        if offline:
+            _print(
+                "checked offline: label reuse and overlaps with published versions are checked "
+                "by the service (run without --offline)"
+            )
     if not all(r.valid for _, r in results):
         raise typer.Exit(common.EXIT_REFUSED)
+
+
+def _offline_clinic(path: Path | None) -> Clinic:
+    """The clinic profile to check against: `path`, or the sample clinic; exit 2 when it
+    cannot be read."""
+    from service.rulefiles import CLINIC_FILE_NAME, DEFAULT_RULES_DIR, load_clinic_file
+
+    where = path if path is not None else DEFAULT_RULES_DIR / CLINIC_FILE_NAME
+    try:
+        return load_clinic_file(where)
+    except Exception as exc:  # a missing or invalid profile is a usage mistake
+        common.err_console.print(
+            f"error: cannot read the clinic profile {where}: {exc}", markup=False
+        )
+        raise typer.Exit(2) from None
 
 
 # ---------------------------------------------------------------------------- publish

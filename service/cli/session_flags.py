@@ -22,7 +22,7 @@ from massage_estimator.v1 import estimator_pb2 as pb
 
 from service import wire
 from service.cli.common import choice_metavar, choice_parser, dollars, parse_day
-from service.domain.model import Injury, Network, ReferralKind
+from service.domain.model import Injury, Network, ProviderCredential, ReferralKind
 
 R = TypeVar("R")
 REQUIRED: Any = inspect.Parameter.empty
@@ -60,6 +60,25 @@ def _money(field: str, flag: str) -> Callable[[pb.SessionDetails, Any], None]:
         getattr(details.accumulators, field).CopyFrom(wire.money_to_proto(dollars(value, flag)))
 
     return fill
+
+
+def _optional_money(path: str, flag: str) -> Callable[[pb.SessionDetails, Any], None]:
+    """Fill the Money at `path` ("other_network_accumulators.deductible_met") when the flag
+    is given; unset means "not given", which is not the same as $0.00 for family totals."""
+    block, name = path.split(".")
+
+    def fill(details: pb.SessionDetails, value: str | None) -> None:
+        if value is not None:
+            getattr(getattr(details, block), name).CopyFrom(
+                wire.money_to_proto(dollars(value, flag))
+            )
+
+    return fill
+
+
+def _provider(details: pb.SessionDetails, value: ProviderCredential | None) -> None:
+    if value is not None:
+        details.provider_credential = wire.PROVIDER_CREDENTIALS[value]
 
 
 def _referral_date(details: pb.SessionDetails, value: datetime | None) -> None:
@@ -137,6 +156,65 @@ SESSION_FLAGS: tuple[SessionFlag, ...] = (
         "prior_auth_on_file", "--prior-auth-on-file", bool,
         "The payer already granted prior authorization.",
         "prior_authorization_on_file", _set("prior_authorization_on_file"), default=False,
+    ),
+    *(
+        SessionFlag(
+            name, flag, str | None, text, field, _optional_money(field, flag), default=None
+        )
+        for name, flag, text, field in (
+            (
+                "family_deductible_met", "--family-deductible-met",
+                "The family's deductible met this period, the client's own included, dollars.",
+                "accumulators.family_deductible_met",
+            ),
+            (
+                "family_oop_met", "--family-oop-met",
+                "The family's out-of-pocket met this period, the client's own included, dollars.",
+                "accumulators.family_out_of_pocket_met",
+            ),
+            (
+                "benefit_paid", "--benefit-paid",
+                "What the plan has paid for massage this period, dollars (payment limits).",
+                "accumulators.benefit_paid",
+            ),
+            (
+                "other_deductible_met", "--other-network-deductible-met",
+                "Deductible met in the other network this period, dollars.",
+                "other_network_accumulators.deductible_met",
+            ),
+            (
+                "other_oop_met", "--other-network-oop-met",
+                "Out-of-pocket met in the other network this period, dollars.",
+                "other_network_accumulators.out_of_pocket_met",
+            ),
+            (
+                "other_family_deductible_met", "--other-network-family-deductible-met",
+                "The family's deductible met in the other network this period, dollars.",
+                "other_network_accumulators.family_deductible_met",
+            ),
+            (
+                "other_family_oop_met", "--other-network-family-oop-met",
+                "The family's out-of-pocket met in the other network this period, dollars.",
+                "other_network_accumulators.family_out_of_pocket_met",
+            ),
+        )
+    ),
+    SessionFlag(
+        "units_today", "--units-today", int,
+        "Units this plan covered earlier the same day (daily unit caps).",
+        "units_billed_today", _set("units_billed_today"), default=0,
+    ),
+    SessionFlag(
+        "same_day_code", "--same-day-code", list[str] | None,
+        "Another procedure billed the same day, e.g. 98940; repeat for more.",
+        "same_day_procedure_codes",
+        lambda d, v: d.same_day_procedure_codes.extend(v or []), default=None,
+    ),
+    SessionFlag(
+        "provider", "--provider", ProviderCredential | None,
+        "Who renders the session; default: the clinic profile's (lmt for the sample clinic).",
+        "provider_credential", _provider, default=None,
+        parser=choice_parser(ProviderCredential), metavar=choice_metavar(ProviderCredential),
     ),
 )  # fmt: skip
 

@@ -165,14 +165,7 @@ def _check_plan(p: PlanModel, at: str, c: _Checker, clinic: Clinic, partial: boo
         lambda: _check_reductions(p, at, c, clinic),
         lambda: _check_providers_and_networks(p, at, c),
     ]
-    for step in steps:
-        if not partial:
-            step()
-            continue
-        try:
-            step()
-        except AttributeError:  # the part it needs failed the structural pass (reported)
-            continue
+    _run_steps(steps, partial=partial)
 
 
 def _check_id(p: PlanModel, at: str, c: _Checker) -> None:
@@ -265,7 +258,8 @@ def _check_referral(p: PlanModel, at: str, c: _Checker) -> None:
     elif r.valid_days is not None and r.valid_months is not None:
         c.error(
             f"{at}.referral.valid_months",
-            "give either valid_days or valid_months, not both: 6 months is not 183 days",
+            "give either valid_days or valid_months, not both (months are calendar months, not "
+            "a number of days)",
         )
 
 
@@ -411,9 +405,9 @@ def _check_code_list(codes: list[str], at: str, c: _Checker) -> None:
         elif "-" not in code and "X" in code[3:]:
             c.warn(
                 at,
-                f'"{code}": X is ICD-10-CM\'s placeholder character, not a wildcard; '
-                f'"{code}" matches only codes that begin with {code} (such as S13.4XXA '
-                f"does S13.4X). To match every code under {code.split('X')[0]}, write "
+                f'"{code}": X is ICD-10-CM\'s placeholder character, not a wildcard, so '
+                f'"{code}" matches only codes written with that X (as S13.4XXA is under '
+                f"S13.4X). To match every code under {code.split('X')[0].rstrip('.')}, write "
                 f"{code.split('X')[0].rstrip('.')}",
             )
     _dupes(c, at, codes)
@@ -477,14 +471,41 @@ def _check_terms(
                     "effect; remove them",
                 )
         return
-    _check_rates(p, t, at, c, clinic, covered_codes)
-    _check_copay(p, t, at, c)
-    _check_deductible_and_maximum(t, at, c)
+    _run_steps(
+        [
+            lambda: _check_rates(p, t, at, c, clinic, covered_codes),
+            lambda: _check_copay(p, t, at, c),
+            lambda: _check_deductible_and_maximum(t, at, c),
+            lambda: _check_balance_billing(t, at, c, in_network),
+        ],
+        partial=_is_partial(t),
+    )
+
+
+def _check_balance_billing(t: NetworkTermsModel, at: str, c: _Checker, in_network: bool) -> None:
     if in_network and t.balance_billing:
         c.error(
             f"{at}.balance_billing",
             "in-network providers may not balance bill; balance_billing belongs to out_of_network",
         )
+
+
+def _is_partial(model: BaseModel) -> bool:
+    """A block built by partial_model that lacks a field which failed the structural pass."""
+    return any(name not in model.__dict__ for name in type(model).model_fields)
+
+
+def _run_steps(steps: list[Callable[[], None]], *, partial: bool) -> None:
+    """Run every check; on a partial block, skip a check that needs a part the structural
+    pass already reported (it raises AttributeError reading it) and run the others."""
+    for step in steps:
+        if not partial:
+            step()
+            continue
+        try:
+            step()
+        except AttributeError:
+            continue
 
 
 def _check_rates(

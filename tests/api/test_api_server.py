@@ -65,7 +65,7 @@ def test_app_reports_the_bound_port_and_what_it_serves(estimator_app: Applicatio
     assert {"acme-ppo-gold", "contoso-hmo-silver", "cedar-hdhp-hsa", "summit-ma-plus"} <= set(
         index.plan_ids()
     )
-    assert len(index.versions) == 5
+    assert len(index.versions) == 9
 
 
 def test_second_start_serves_from_the_store_without_reseeding(
@@ -76,7 +76,7 @@ def test_second_start_serves_from_the_store_without_reseeding(
     first = start(service_settings(db))
     try:
         assert db.exists()
-        assert "seeded 5 versions" in caplog.text
+        assert "seeded 9 versions" in caplog.text
     finally:
         first.stop(grace=0)
     caplog.clear()
@@ -84,7 +84,7 @@ def test_second_start_serves_from_the_store_without_reseeding(
     try:
         assert "seeded" not in caplog.text
         assert f"127.0.0.1:{second.port}" in caplog.text
-        assert "5 rule versions" in caplog.text
+        assert "9 rule versions" in caplog.text
         with grpc.insecure_channel(second.target) as channel:
             stub = pb_grpc.EstimatorServiceStub(channel)  # type: ignore[no-untyped-call]
             resp = stub.EstimateSession(

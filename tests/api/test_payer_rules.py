@@ -82,8 +82,12 @@ def versions(c: Clients, **kw: str) -> list[tuple[str, str]]:
 SEEDED = [
     ("acme-health", "2026.1"),
     ("acme-health", "2027.1"),
+    ("birch-health", "2026.1"),
     ("cedar-mutual", "2026.1"),
     ("contoso-health", "2026-07"),
+    ("lakeside-health", "2026.1"),
+    ("pacific-advantage", "2026.1"),
+    ("rainier-public", "2026.1"),
     ("summit-medicare-advantage", "2026.1"),
 ]
 
@@ -300,7 +304,7 @@ def test_names_longer_than_their_columns_are_invalid_argument_on_postgresql(
         fields = field_violations(status)
         assert "test.yaml: payer.name" in fields
         assert "test.yaml: plans[acme-ppo-gold].name" in fields
-        assert count_rows(app, "rule_set_version") == 5  # the five sample versions only
+        assert count_rows(app, "rule_set_version") == len(SEEDED)  # the sample versions only
 
 
 @pytest.mark.postgres
@@ -321,7 +325,7 @@ def test_a_nul_character_is_invalid_argument_on_postgresql(tmp_path: Path) -> No
             assert "NUL" in field_violations(status)[field]
         status = refused_publish(c, in_file, grpc.StatusCode.INVALID_ARGUMENT)
         assert "NUL" in field_violations(status)["test.yaml: note"]
-        assert count_rows(app, "rule_set_version") == 5  # the five sample versions only
+        assert count_rows(app, "rule_set_version") == len(SEEDED)  # the sample versions only
 
 
 def test_concurrent_publishes_of_different_versions_each_land_once(
@@ -436,8 +440,12 @@ def test_list_plans_shows_served_versions_and_mid_year_takeover(c: Clients) -> N
     plans = c.rules.ListPlans(rpb.ListPlansRequest(), timeout=10).plans
     assert [p.plan_id for p in plans] == [
         "acme-ppo-gold",
+        "birch-hdhp-copay",
         "cedar-hdhp-hsa",
         "contoso-hmo-silver",
+        "lakeside-choice-ppo",
+        "pacific-ma-chronic-pain",
+        "rainier-ump-classic",
         "summit-ma-plus",
     ]
     publish(c, mid_year_2026())

@@ -271,7 +271,7 @@ def test_serve_starts_answers_and_stops_on_sigterm(tmp_path: Path) -> None:
             line = proc.stderr.readline()
             if not line:
                 break
-            match = re.search(r"listening on (\S+): 5 rule versions, 4 plans", line)
+            match = re.search(r"listening on (\S+): 9 rule versions, 8 plans", line)
             if match:
                 target = match.group(1)
                 break

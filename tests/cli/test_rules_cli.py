@@ -167,7 +167,8 @@ def test_publish_show_diff_plans(tmp_path: Path, target: str, mid_year_file: Pat
     assert re.search(r"2027\.1\s+2027-01-01 onward\s+whole range", plans.stdout)
     plans_json = json.loads(run("plans", "--json", "--target", target).stdout)
     assert [p["plan_id"] for p in plans_json["plans"]] == [
-        "acme-ppo-gold", "cedar-hdhp-hsa", "contoso-hmo-silver", "summit-ma-plus",
+        "acme-ppo-gold", "birch-hdhp-copay", "cedar-hdhp-hsa", "contoso-hmo-silver",
+        "lakeside-choice-ppo", "pacific-ma-chronic-pain", "rainier-ump-classic", "summit-ma-plus",
     ]  # fmt: skip
 
 

@@ -136,7 +136,7 @@ def test_a_version_published_through_one_replica_is_served_by_the_other(
         ca = stack.enter_context(clients_for(a.target))
         cb = stack.enter_context(clients_for(b.target))
         assert listed_versions(ca) == listed_versions(cb)
-        assert len(listed_versions(ca)) == 5  # seeded once, not twice
+        assert len(listed_versions(ca)) == 9  # seeded once, not twice
         assert quote(cb, august_session()).rule_version.version == "2026.1"
 
         # While B reloads, every answer must be wholly one version or the other.
@@ -215,7 +215,7 @@ def test_concurrent_publishes_on_both_replicas_each_land_exactly_once(tmp_path: 
                 assert sorted(v for p, v in versions if v.startswith("2028.")) == [
                     f"2028.{i}" for i in range(1, 9)
                 ]
-                assert len(versions) == len(set(versions)) == 5 + 8
+                assert len(versions) == len(set(versions)) == 9 + 8
             session = august_session()
             session.date_of_service.year = 2028
             session.referral.issue_date.year = 2028

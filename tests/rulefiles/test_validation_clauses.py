@@ -118,7 +118,7 @@ ERRORS: list[tuple[str, tuple[Any, Mutation], str, str]] = [
         "days and months of validity",
         (None, plan_set("referral", "valid_months", value=6)),
         f"{P}.referral.valid_months",
-        "give either valid_days or valid_months, not both",
+        "give either valid_days or valid_months, not both (months are calendar months",
     ),
     (
         "months of validity on a referral that is not required",
@@ -243,8 +243,9 @@ WARNINGS: list[tuple[str, Mutation, str, str]] = [
         "a placeholder X in a prefix",
         plan_set("qualifying_diagnoses", value=["M54.5X", "M54.2"]),
         f"{P}.qualifying_diagnoses",
-        '"M54.5X": X is ICD-10-CM\'s placeholder character, not a wildcard; "M54.5X" matches '
-        "only codes that begin with M54.5X",
+        '"M54.5X": X is ICD-10-CM\'s placeholder character, not a wildcard, so "M54.5X" '
+        "matches only codes written with that X (as S13.4XXA is under S13.4X). To match every "
+        "code under M54.5, write M54.5",
     ),
     (
         "all_of with one group",

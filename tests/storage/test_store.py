@@ -89,7 +89,7 @@ def test_sqlite_folder_is_created(tmp_path: Path) -> None:
 
 def test_seed_publishes_every_sample_file_once(store: RuleStore) -> None:
     _, parsed = load_rules_dir(RULES_DIR)
-    assert store.seed_from_dir(RULES_DIR) == len(parsed) == 5
+    assert store.seed_from_dir(RULES_DIR) == len(parsed) == 9
     assert not store.is_empty()
     assert store.seed_from_dir(RULES_DIR) == 0  # second start: the store already has rules
     versions = store.load_versions()
@@ -114,7 +114,7 @@ def test_seeding_a_new_store_in_a_fresh_process_needs_the_clinic(db_url: str) ->
     with pytest.raises(RuntimeError, match="needs the clinic profile"):
         second.load_versions()
     assert second.seed_from_dir(RULES_DIR) == 0
-    assert len(second.load_versions()) == 5
+    assert len(second.load_versions()) == 9
     first.engine.dispose()
     second.engine.dispose()
 
@@ -133,8 +133,8 @@ def test_replicas_seeding_at_the_same_moment_publish_once(db_url: str) -> None:
 
     with ThreadPoolExecutor(len(replicas)) as pool:
         seeded = list(pool.map(start, replicas))
-    assert sorted(seeded) == [0, 0, 5]
-    assert _count(first, "rule_set_version") == 5
+    assert sorted(seeded) == [0, 0, 9]
+    assert _count(first, "rule_set_version") == 9
     for s in [first, *replicas]:
         s.engine.dispose()
 

@@ -27,6 +27,7 @@ OUTPUT_COLUMNS = (
     "billed_units",
     "covered_units",
     "sessions_remaining",
+    "benefit_remaining",
     "prior_authorization_required",
     "missing",
     "rule_version",

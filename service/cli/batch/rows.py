@@ -3,6 +3,7 @@ problem that keeps it from being sent."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -33,12 +34,52 @@ COLUMNS: dict[str, str] = {
     "oop_met": "Out-of-pocket maximum met this benefit period, dollars (default 0).",
     "visits_used": "Visits used in the plan's limit bucket this period (default 0).",
     "prior_auth_on_file": "true/false, yes/no, 1/0 (default false).",
+    "family_deductible_met": "The family's deductible met this period, the client's own "
+    "included, dollars (default: the client's own).",
+    "family_out_of_pocket_met": "The family's out-of-pocket met this period, the client's own "
+    "included, dollars (default: the client's own).",
+    "benefit_paid": "What the plan has paid for massage this period, dollars (default 0).",
+    "other_network_deductible_met": "Deductible met in the other network, dollars (default 0).",
+    "other_network_out_of_pocket_met": "Out-of-pocket met in the other network, dollars "
+    "(default 0).",
+    "other_network_family_deductible_met": "The family's deductible met in the other network, "
+    "dollars.",
+    "other_network_family_out_of_pocket_met": "The family's out-of-pocket met in the other "
+    "network, dollars.",
+    "units_billed_today": "Units this plan covered earlier the same day (default 0).",
+    "same_day_procedure_codes": 'Other procedures billed the same day, separated by ";" or '
+    'spaces, e.g. "98940".',
+    "provider_credential": "lmt, pt, dc or md_do (default: the clinic's).",
 }
+
+# Optional money columns: (column, message, field); left empty they stay unset, which for
+# family totals means "the client's own" rather than $0.00.
+OPTIONAL_MONEY_COLUMNS = (
+    ("family_deductible_met", "accumulators", "family_deductible_met"),
+    ("family_out_of_pocket_met", "accumulators", "family_out_of_pocket_met"),
+    ("benefit_paid", "accumulators", "benefit_paid"),
+    ("other_network_deductible_met", "other_network_accumulators", "deductible_met"),
+    ("other_network_out_of_pocket_met", "other_network_accumulators", "out_of_pocket_met"),
+    (
+        "other_network_family_deductible_met",
+        "other_network_accumulators",
+        "family_deductible_met",
+    ),
+    (
+        "other_network_family_out_of_pocket_met",
+        "other_network_accumulators",
+        "family_out_of_pocket_met",
+    ),
+)
 REQUIRED_COLUMNS = ("plan_id", "session_type", "minutes")
 
 _REFERRAL = {"": pb.REFERRAL_KIND_NONE, **{k.value: n for k, n in wire.REFERRAL_KINDS.items()}}
 _NETWORK = {"": pb.NETWORK_IN, **{k.value: n for k, n in wire.NETWORKS.items()}}
 _INJURY = {"": pb.INJURY_NONE, **{k.value: n for k, n in wire.INJURIES.items()}}
+_PROVIDER = {
+    "": pb.PROVIDER_CREDENTIAL_UNSPECIFIED,
+    **{k.value: n for k, n in wire.PROVIDER_CREDENTIALS.items()},
+}
 _TRUE = {"true", "yes", "y", "1"}
 _FALSE = {"", "false", "no", "n", "0"}
 
@@ -159,6 +200,7 @@ class _Cells:
             ),
             prior_authorization_on_file=check(lambda: _flag(get("prior_auth_on_file")), False),
         )
+        self._fill_clauses(details)
         if get("referral_date"):
             issued = check(lambda: _day(get("referral_date"), "referral_date"), None)
             if issued is not None:
@@ -171,6 +213,27 @@ class _Cells:
         if day is not None:
             details.date_of_service.CopyFrom(wire.date_to_proto(day))
         return details
+
+    def _fill_clauses(self, details: pb.SessionDetails) -> None:
+        """The columns of the plan clauses: family and other-network totals, benefit paid,
+        the day's earlier units and procedures, the rendering provider."""
+        get, check = self.get, self.check
+        for column, block, field in OPTIONAL_MONEY_COLUMNS:
+            raw = get(column)
+            if raw:
+                value = check(functools.partial(_money, raw, column), None)
+                if value is not None:
+                    getattr(getattr(details, block), field).CopyFrom(value)
+        details.units_billed_today = check(
+            lambda: _int(get("units_billed_today"), "units_billed_today", default=0), 0
+        )
+        details.same_day_procedure_codes.extend(
+            get("same_day_procedure_codes").replace(";", " ").split()
+        )
+        details.provider_credential = check(
+            lambda: _choice(get("provider_credential"), "provider_credential", _PROVIDER),
+            pb.PROVIDER_CREDENTIAL_UNSPECIFIED,
+        )
 
 
 def parse_row(

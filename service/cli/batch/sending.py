@@ -29,6 +29,15 @@ _FIELD_TO_COLUMN = {
     "accumulators.out_of_pocket_met": "oop_met",
     "accumulators.visits_used": "visits_used",
     "prior_authorization_on_file": "prior_auth_on_file",
+    "other_network_accumulators.deductible_met": "other_network_deductible_met",
+    "other_network_accumulators.out_of_pocket_met": "other_network_out_of_pocket_met",
+    "other_network_accumulators.family_deductible_met": "other_network_family_deductible_met",
+    "other_network_accumulators.family_out_of_pocket_met": (
+        "other_network_family_out_of_pocket_met"
+    ),
+    "accumulators.family_deductible_met": "family_deductible_met",
+    "accumulators.family_out_of_pocket_met": "family_out_of_pocket_met",
+    "accumulators.benefit_paid": "benefit_paid",
 }
 
 
@@ -78,6 +87,9 @@ def estimate_row(row_id: str, est: pb.Estimate) -> dict[str, Any]:
         "covered_units": est.covered_units,
         "sessions_remaining": est.sessions_remaining
         if est.HasField("sessions_remaining")
+        else None,
+        "benefit_remaining": money_text(est.benefit_remaining)
+        if est.HasField("benefit_remaining")
         else None,
         "prior_authorization_required": est.prior_authorization_required,
         "missing": [m.code for m in est.missing],
