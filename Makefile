@@ -6,7 +6,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 GEN    := gen/python/.stamp
 PROTOS := $(shell find protos -name '*.proto')
-PORT   ?= 50051
+# `make serve PORT=6000` wins, then MASSAGE_ESTIMATOR_PORT from the environment, then 50051.
+PORT   ?= $(or $(MASSAGE_ESTIMATOR_PORT),50051)
 
 .PHONY: serve test lint typecheck check gen clean
 
@@ -24,7 +25,8 @@ $(GEN): $(STAMP) $(PROTOS) scripts/gen_protos.py
 
 gen: $(GEN)
 
-## Start the service on the built-in sample data (payer_rules/), on port $(PORT).
+## Start the service on the built-in sample data (payer_rules/), on port $(PORT)
+## (MASSAGE_ESTIMATOR_PORT, or `make serve PORT=...`).
 serve: $(GEN)
 	$(BIN)/massage-estimator serve --port $(PORT)
 
@@ -33,8 +35,8 @@ test: $(GEN)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(GEN)
-	$(BIN)/ruff check service tests scripts
-	$(BIN)/ruff format --check service tests scripts
+	$(BIN)/ruff check service tests scripts setup.py
+	$(BIN)/ruff format --check service tests scripts setup.py
 
 typecheck: $(GEN)
 	$(BIN)/mypy service

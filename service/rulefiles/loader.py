@@ -38,6 +38,7 @@ from service.domain.model import (
     VisitLimit,
 )
 from service.domain.money import parse_dollars
+from service.resources import SAMPLE_RULES_DIR
 from service.rulefiles.models import (
     ClinicModel,
     NetworkTermsModel,
@@ -47,7 +48,7 @@ from service.rulefiles.models import (
 from service.rulefiles.problems import ERROR, WARNING, Problem, RuleFileError
 from service.rulefiles.yamlsource import did_you_mean, load_yaml, pydantic_problems
 
-DEFAULT_RULES_DIR = Path(__file__).resolve().parents[2] / "payer_rules"
+DEFAULT_RULES_DIR = SAMPLE_RULES_DIR
 CLINIC_FILE_NAME = "clinic.yaml"
 
 ICD10_PREFIX = re.compile(r"^[A-Z][0-9]([0-9A-Z](\.[0-9A-Z]{1,4})?)?$")
