@@ -44,4 +44,4 @@ typecheck: $(GEN)
 check: lint typecheck test
 
 clean:
-	rm -rf $(VENV) gen build var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-checkov gen build var .pytest_cache .mypy_cache .ruff_cache
