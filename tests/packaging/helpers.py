@@ -69,7 +69,7 @@ def serving(
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=10)
-            raise
+            raise AssertionError(f"still running 30 s after SIGTERM:\n{log.read_text()}") from None
     if must_exit_0:
         assert process.returncode == 0, f"exit {process.returncode}:\n{log.read_text()}"
 

@@ -12,7 +12,9 @@ MAKE_SERVE = ["make", "-s", "-o", ".venv/.installed", "-o", "gen/python/.stamp",
 
 def _env(tmp_path: Path, **settings: str) -> dict[str, str]:
     env = clean_environment(
-        MASSAGE_ESTIMATOR_DATABASE_URL=f"sqlite:///{tmp_path / 'make-serve.db'}", **settings
+        MASSAGE_ESTIMATOR_DATABASE_URL=f"sqlite:///{tmp_path / 'make-serve.db'}",
+        MASSAGE_ESTIMATOR_SHUTDOWN_GRACE_SECONDS="1",
+        **settings,
     )
     env.pop("PORT", None)  # a PORT in the environment is a `make serve PORT=...` too
     return env
