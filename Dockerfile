@@ -1,36 +1,39 @@
-# massage-estimator: the gRPC quote service on its built-in sample rules.
-#   docker build -t massage-estimator .
-#   docker run --rm -p 50051:50051 -v estimator-data:/data massage-estimator
-# Point MASSAGE_ESTIMATOR_DATABASE_URL at PostgreSQL to run several replicas on one database.
+# massage-estimator: the gRPC quote service, with the sample rules built in.
+#   docker build -t massage-estimator:0.1.0 .
+#   docker run --rm -p 50051:50051 -v estimator-data:/data massage-estimator:0.1.0
+# Point MASSAGE_ESTIMATOR_DATABASE_URL at PostgreSQL to run several replicas on one database
+# (docs/operations.md). No Docker engine runs in CI: scripts/check_container_build.sh lints this
+# file and replays its build and run steps.
 
-FROM python:3.11-slim-bookworm AS build
+# Build stage: a wheel built with build isolation. grpcio-tools (in pyproject.toml's
+# [build-system] requires) generates the gRPC code inside pip's throwaway build environment,
+# so it never reaches /opt/venv; the wheel also carries the sample rules as package data.
+FROM python:3.11.14-slim-bookworm AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml setup.py MANIFEST.in README.md ./
 COPY protos/ protos/
 COPY scripts/gen_protos.py scripts/
 COPY service/ service/
-# Generate the gRPC code with the pinned grpcio-tools, then install the wheel (which maps the
-# generated package in) into a self-contained virtualenv.
-RUN python -m venv /opt/venv \
-    && /opt/venv/bin/pip install "grpcio-tools==1.85.1" "protobuf==7.36.2" \
-    && /opt/venv/bin/python scripts/gen_protos.py \
-    && /opt/venv/bin/pip install .
+COPY payer_rules/ payer_rules/
+RUN pip wheel --no-deps --wheel-dir /wheels . \
+    && python -m venv /opt/venv \
+    && /opt/venv/bin/pip install /wheels/massage_estimator-*.whl
 
-FROM python:3.11-slim-bookworm
-RUN useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin estimator \
+# Run stage: the virtualenv only (no compiler, no sources, no grpcio-tools), as a non-root user.
+FROM python:3.11.14-slim-bookworm
+RUN useradd --system --uid 10001 --user-group --no-create-home --home-dir /nonexistent \
+        --shell /usr/sbin/nologin estimator \
     && mkdir -p /data \
-    && chown estimator /data
+    && chown estimator:estimator /data
 COPY --from=build /opt/venv /opt/venv
-COPY payer_rules/ /app/payer_rules/
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     MASSAGE_ESTIMATOR_HOST=0.0.0.0 \
     MASSAGE_ESTIMATOR_PORT=50051 \
-    MASSAGE_ESTIMATOR_RULES_DIR=/app/payer_rules \
     MASSAGE_ESTIMATOR_DATABASE_URL=sqlite:////data/massage-estimator.db
-WORKDIR /app
-USER 10001
+WORKDIR /data
+USER 10001:10001
 VOLUME ["/data"]
 EXPOSE 50051
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s \

@@ -6,7 +6,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 GEN    := gen/python/.stamp
 PROTOS := $(shell find protos -name '*.proto')
-PORT   ?= 50051
+# `make serve PORT=6000` wins, then MASSAGE_ESTIMATOR_PORT from the environment, then 50051.
+PORT   ?= $(or $(MASSAGE_ESTIMATOR_PORT),50051)
 
 .PHONY: serve test lint typecheck precommit check gen clean
 
@@ -24,7 +25,8 @@ $(GEN): $(STAMP) $(PROTOS) scripts/gen_protos.py
 
 gen: $(GEN)
 
-## Start the service on the built-in sample data (payer_rules/), on port $(PORT).
+## Start the service on the built-in sample data (payer_rules/), on port $(PORT)
+## (MASSAGE_ESTIMATOR_PORT, or `make serve PORT=...`).
 serve: $(GEN)
 	$(BIN)/massage-estimator serve --port $(PORT)
 
@@ -34,8 +36,8 @@ test: $(GEN)
 
 ## ruff, ruff format and the import contracts (pyproject.toml [tool.importlinter]).
 lint: $(GEN)
-	$(BIN)/ruff check service tests scripts
-	$(BIN)/ruff format --check service tests scripts
+	$(BIN)/ruff check service tests scripts setup.py
+	$(BIN)/ruff format --check service tests scripts setup.py
 	$(BIN)/lint-imports --no-logo
 
 typecheck: $(GEN)
@@ -48,4 +50,4 @@ precommit: $(GEN)
 check: lint typecheck test
 
 clean:
-	rm -rf $(VENV) gen build var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-checkov gen build var .pytest_cache .mypy_cache .ruff_cache

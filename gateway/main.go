@@ -31,15 +31,61 @@ import (
 	estimatorv1 "massageestimator/gen/go/massage_estimator/v1"
 )
 
+// roundRobin spreads calls over every address the target resolves to. With a `dns:///` target
+// naming a Kubernetes headless Service that is every ready estimator pod; the default
+// (pick_first) would pin all of this gateway's calls to one pod for the connection's life.
+const roundRobin = `{"loadBalancingConfig": [{"round_robin": {}}]}`
+
 func main() {
-	listen := flag.String("listen", ":8080", "address the REST gateway listens on (host:port; port 0 picks a free one)")
-	target := flag.String("grpc-target", "localhost:50051", "address of the massage-estimator gRPC service")
+	listen := flag.String("listen", envOr("MASSAGE_ESTIMATOR_GATEWAY_LISTEN", ":8080"),
+		"address the REST gateway listens on (host:port; port 0 picks a free one; env MASSAGE_ESTIMATOR_GATEWAY_LISTEN)")
+	target := flag.String("grpc-target", envOr("MASSAGE_ESTIMATOR_TARGET", "localhost:50051"),
+		"address of the massage-estimator gRPC service, e.g. dns:///estimator-grpc:50051 (env MASSAGE_ESTIMATOR_TARGET)")
+	healthCheck := flag.Bool("health-check", false,
+		"ask the gateway listening on -listen for /healthz and exit 0 when it answers 200 (a container HEALTHCHECK needing no curl)")
 	flag.Parse()
 
+	if *healthCheck {
+		if err := probe(*listen); err != nil {
+			fmt.Fprintf(os.Stderr, "massage-estimator-gateway: unhealthy: %v\n", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(*listen, *target); err != nil {
 		log.Printf("massage-estimator-gateway: %v", err)
 		os.Exit(1)
 	}
+}
+
+// envOr is a flag's default: the environment variable when set, else the built-in value.
+func envOr(name, fallback string) string {
+	if value := os.Getenv(name); value != "" {
+		return value
+	}
+	return fallback
+}
+
+// probe GETs /healthz from the gateway listening on `listen` (an unspecified host such as
+// ":8080" or "0.0.0.0:8080" is asked on loopback) and fails unless it answers 200.
+func probe(listen string) error {
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return fmt.Errorf("-listen %q: %w", listen, err)
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	client := &http.Client{Timeout: 3 * time.Second}
+	resp, err := client.Get("http://" + net.JoinHostPort(host, port) + "/healthz")
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("/healthz answered %s", resp.Status)
+	}
+	return nil
 }
 
 func run(listen, target string) error {
@@ -53,7 +99,7 @@ func run(listen, target string) error {
 	// GatewayRegistrations lists every generated Register*HandlerFromEndpoint; the build
 	// script writes it next to the generated code from the services it finds, so a new
 	// service is exposed without editing this file.
-	dialOpts := []grpc.DialOption{grpc.WithInsecure()}
+	dialOpts := []grpc.DialOption{grpc.WithInsecure(), grpc.WithDefaultServiceConfig(roundRobin)}
 	for _, register := range estimatorv1.GatewayRegistrations {
 		if err := register(ctx, mux, target, dialOpts); err != nil {
 			return fmt.Errorf("registering a gateway handler: %w", err)
@@ -62,7 +108,7 @@ func run(listen, target string) error {
 
 	// A separate connection answers /healthz: the gateway is healthy when the gRPC service
 	// behind it says it is serving (the REST side is trivially up if it answers at all).
-	healthConn, err := grpc.DialContext(ctx, target, grpc.WithInsecure())
+	healthConn, err := grpc.DialContext(ctx, target, dialOpts...)
 	if err != nil {
 		return fmt.Errorf("dialing %s: %w", target, err)
 	}

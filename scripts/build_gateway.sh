@@ -5,6 +5,8 @@
 #                                       # generates into build/gateway, builds the binary
 #   scripts/build_gateway.sh --no-install   # fail instead of installing packages
 #   scripts/build_gateway.sh --swagger-only DIR  # only write the Swagger file into DIR
+#   scripts/build_gateway.sh --print-packages    # the Debian packages it needs, one a line
+#                                       # (gateway/Dockerfile pins the same list)
 #
 # Output (nothing generated is committed except openapi/, see scripts/check_openapi.sh):
 #   build/gateway/massage-estimator-gateway         the binary (--listen, --grpc-target)
@@ -25,11 +27,13 @@ cd "$ROOT"
 
 INSTALL=1
 SWAGGER_ONLY=""
+PRINT_PACKAGES=0
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --no-install) INSTALL=0 ;;
     --swagger-only) SWAGGER_ONLY="${2:?--swagger-only needs a directory}"; shift ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    --print-packages) PRINT_PACKAGES=1 ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     *) echo "build_gateway.sh: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
@@ -37,11 +41,15 @@ done
 
 # Debian 12 packages: Go 1.19, protoc 3.21, grpc-gateway v1.6 (+ protoc-gen-swagger), grpc-go,
 # the APIv1 Go protobuf and genproto (google.type / google.rpc Go types). Everything builds
-# offline from /usr/share/gocode.
+# offline from /usr/share/gocode. python3 finishes the Swagger file.
 PACKAGES=(golang-go golang-grpc-gateway golang-github-grpc-ecosystem-grpc-gateway-dev
   golang-google-grpc-dev golang-goprotobuf-dev golang-google-protobuf-dev
-  golang-google-genproto-dev protobuf-compiler libprotobuf-dev protoc-gen-go-grpc
+  golang-google-genproto-dev protobuf-compiler libprotobuf-dev protoc-gen-go-grpc python3
   curl)  # curl: the tests run docs/rest-gateway.md's curl examples against the gateway
+if [[ $PRINT_PACKAGES -eq 1 ]]; then
+  printf '%s\n' "${PACKAGES[@]}"
+  exit 0
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -2,6 +2,10 @@
 
 Every value has a default that runs the service on the built-in sample data with nothing set:
 `MASSAGE_ESTIMATOR_PORT=6000 massage-estimator serve` or the CLI flags override them.
+
+Defaults never point into the installed package: the store is `./var/massage-estimator.db`
+under the working directory the service starts in (site-packages is read-only for a service
+user and shared by every process), and the sample rules are read from the package itself.
 """
 
 from __future__ import annotations
@@ -13,11 +17,23 @@ from typing import Annotated
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-"""The checkout the service runs from; the defaults below point inside it."""
+from service.resources import SAMPLE_RULES_DIR
 
-DEFAULT_DATABASE_PATH = REPO_ROOT / "var" / "massage-estimator.db"
-DEFAULT_RULES_DIR = REPO_ROOT / "payer_rules"
+DEFAULT_RULES_DIR = SAMPLE_RULES_DIR
+"""The built-in sample rules (package data in a wheel, payer_rules/ in a checkout)."""
+
+DEFAULT_DATABASE_FILE = Path("var") / "massage-estimator.db"
+"""The default store, relative to the working directory the process starts in."""
+
+
+def default_database_url() -> str:
+    """The SQLite store under the current working directory, as an absolute path.
+
+    Resolved when the settings are read, so the log and `db current` name the real file and
+    a later change of directory cannot move the store.
+    """
+    return f"sqlite:///{Path.cwd() / DEFAULT_DATABASE_FILE}"
+
 
 _LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
 
@@ -40,15 +56,19 @@ class Settings(BaseSettings):
         default=50051, description="TCP port; 0 picks a free port (reported at start-up)."
     )
     database_url: str = Field(
-        default=f"sqlite:///{DEFAULT_DATABASE_PATH}",
+        default_factory=default_database_url,
         description=(
-            "SQLAlchemy URL of the rule store. The default embedded SQLite file is created "
-            "(with its folder) on first start and seeded from rules_dir."
+            "SQLAlchemy URL of the rule store. The default embedded SQLite file "
+            "(./var/massage-estimator.db under the working directory) is created, with its "
+            "folder, on first start and seeded from rules_dir."
         ),
     )
     rules_dir: Path = Field(
         default=DEFAULT_RULES_DIR,
-        description="Rule files (clinic.yaml and payer rule sets) seeded into an empty store.",
+        description=(
+            "Rule files (clinic.yaml and payer rule sets) seeded into an empty store; by "
+            "default the sample rules shipped inside the package."
+        ),
     )
     max_workers: Annotated[int, Field(ge=1, le=1024)] = Field(
         default=16, description="Threads answering RPCs; quotes are CPU-bound and short."

@@ -21,6 +21,7 @@ from service.domain.model import (
     PlanRules,
     RuleSetVersion,
 )
+from service.resources import SAMPLE_RULES_DIR
 from service.rulefiles.build import build_plan
 from service.rulefiles.canonical import canonical_content, content_checksum
 from service.rulefiles.checks import check_rule_set, check_sound_parts
@@ -31,7 +32,7 @@ from service.rulefiles.models import (
 from service.rulefiles.problems import WARNING, Problem, RuleFileError
 from service.rulefiles.yamlsource import load_yaml, pydantic_problems, read_text
 
-DEFAULT_RULES_DIR = Path(__file__).resolve().parents[2] / "payer_rules"
+DEFAULT_RULES_DIR = SAMPLE_RULES_DIR
 CLINIC_FILE_NAME = "clinic.yaml"
 
 

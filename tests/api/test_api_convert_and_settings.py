@@ -13,7 +13,9 @@ from pydantic import ValidationError
 from service import wire
 from service.api import convert
 from service.domain.errors import FieldViolation
-from service.settings import DEFAULT_DATABASE_PATH, DEFAULT_RULES_DIR, Settings
+from service.settings import DEFAULT_DATABASE_FILE, DEFAULT_RULES_DIR, Settings
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize(
@@ -82,15 +84,21 @@ def test_timestamp_is_utc() -> None:
     assert [v.field for v in out] == ["t"]
 
 
-def test_settings_defaults_point_into_the_repo(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_settings_defaults_resolve_against_the_working_directory(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     for name in ("HOST", "PORT", "DATABASE_URL", "RULES_DIR", "LOG_LEVEL"):
         monkeypatch.delenv(f"MASSAGE_ESTIMATOR_{name}", raising=False)
+    monkeypatch.chdir(tmp_path)
     settings = Settings()
     assert settings.port == 50051
     assert settings.host == "127.0.0.1"
-    assert settings.database_url == f"sqlite:///{DEFAULT_DATABASE_PATH}"
-    assert settings.sqlite_path == DEFAULT_DATABASE_PATH
-    assert settings.rules_dir == DEFAULT_RULES_DIR and (DEFAULT_RULES_DIR / "clinic.yaml").exists()
+    store = tmp_path / "var" / "massage-estimator.db"
+    assert settings.database_url == f"sqlite:///{store}"
+    assert settings.sqlite_path == store == Path.cwd() / DEFAULT_DATABASE_FILE
+    # From a checkout the sample rules are read in place; a wheel ships them as package data
+    # (tests/packaging/test_wheel.py).
+    assert settings.rules_dir == DEFAULT_RULES_DIR == REPO_ROOT / "payer_rules"
     assert settings.batch_max == 1000
 
 

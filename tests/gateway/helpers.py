@@ -74,13 +74,20 @@ def http(
         return Reply(err.code, dict(err.headers), err.read().decode())
 
 
-def start_gateway(binary: Path, grpc_target: str) -> Gateway:
-    """Start the gateway on a free port in front of grpc_target; wait for its first line."""
+def start_gateway(
+    binary: Path, grpc_target: str | None, env: dict[str, str] | None = None
+) -> Gateway:
+    """Start the gateway on a free port in front of grpc_target; wait for its first line.
+
+    Without grpc_target no flag is passed: the gateway reads its settings from `env`.
+    """
+    flags = [] if grpc_target is None else ["--listen", "127.0.0.1:0", "--grpc-target", grpc_target]
     process = subprocess.Popen(
-        [str(binary), "--listen", "127.0.0.1:0", "--grpc-target", grpc_target],
+        [str(binary), *flags],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        env=env,
     )
     lines: queue.Queue[str] = queue.Queue()
 
