@@ -46,9 +46,9 @@ class Config:
     connections: int = 8
     streams: int = 8
     batch_seconds: float = 10.0
-    batch_bodies: int = 2
+    batch_bodies: int = 1
     batch_size: int = 1000
-    batch_connections: int = 8
+    batch_connections: int = 4
     batch_streams: int = 1
     warmup: float = 2.0
     zen_inputs: int = 1000
