@@ -114,6 +114,7 @@ class Bench:
         self.server_cpu: int | None = cores[0] if len(cores) >= 2 else None
         self.load_cpu: int | None = cores[1] if len(cores) >= 2 else None
         self.expected: dict[tuple[str, Path], int] = {}
+        self.pace: dict[tuple[str, str], float] = {}  # last calls/s seen per server and method
         self.clinic, self.versions = zen_compare.sample_rules()
         self.specs = workload.plan_specs(self.versions)
         self.rows: list[Row] = []
@@ -145,16 +146,38 @@ class Bench:
     ) -> h2load.H2loadResult:
         cfg = self.cfg
         cpu = self.load_cpu if load_cpu == "default" else load_cpu
+        connections = cfg.batch_connections if batch else cfg.connections
+        streams = cfg.batch_streams if batch else cfg.streams
+        in_flight = connections * streams
+        # h2load runs a count of calls (see h2load.run): size it from the last rate seen so
+        # the run lasts about `seconds`; the very first run is a short calibration.
+        pace = self.pace.get((server.name, method))
+        count = in_flight * 4 if pace is None else max(in_flight * 2, round(pace * seconds))
         result = h2load.run(
             f"http://{server.target}{method}",
             body.path,
-            connections=cfg.batch_connections if batch else cfg.connections,
-            streams=cfg.batch_streams if batch else cfg.streams,
-            duration=seconds,
+            connections=connections,
+            streams=streams,
+            requests=count,
             cpu=cpu if isinstance(cpu, int) else None,
         )
         h2load.check(result, self.expected[(server.name, body.path)], f"{server.name} {method}")
+        self.pace[(server.name, method)] = result.per_second
         return result
+
+    def warm(
+        self,
+        server: Server,
+        method: str,
+        body: Body,
+        seconds: float,
+        *,
+        batch: bool = False,
+        load_cpu: int | str | None = "default",
+    ) -> None:
+        """A calibration run, then about `seconds` of load; checked, not counted."""
+        self.run_h2load(server, method, body, seconds, batch=batch, load_cpu=load_cpu)
+        self.run_h2load(server, method, body, seconds, batch=batch, load_cpu=load_cpu)
 
     def rate(
         self,
@@ -306,7 +329,7 @@ class Bench:
     ) -> None:
         try:
             for s in (project, reference):  # warm-up, checked like every run
-                self.rate(s, method, bodies[:1], self.cfg.warmup, batch=batch)
+                self.warm(s, method, bodies[0], self.cfg.warmup, batch=batch)
             ours, ref = self.rounds(
                 lambda: self.rate(project, method, bodies, seconds, batch=batch) * per_call,
                 lambda: self.rate(reference, method, bodies, seconds, batch=batch) * per_call,
@@ -387,8 +410,8 @@ class Bench:
                     self.expect(big, UNARY, b)
                 for b in sample_bodies:
                     self.expect(sample, UNARY, b)
-                self.rate(big, UNARY, big_bodies[:1], cfg.warmup)
-                self.rate(sample, UNARY, sample_bodies[:1], cfg.warmup)
+                self.warm(big, UNARY, big_bodies[0], cfg.warmup)
+                self.warm(sample, UNARY, sample_bodies[0], cfg.warmup)
                 ours, ref = self.rounds(
                     lambda: self.rate(big, UNARY, big_bodies, cfg.unary_seconds),
                     lambda: self.rate(sample, UNARY, sample_bodies, cfg.unary_seconds),
@@ -419,49 +442,50 @@ class Bench:
                     row.status = f"failed: {exc}"
             return
 
-        def secs(v: float | None) -> str:
-            return "" if v is None else f"{v:,.2f}"
+        def timed(
+            key: str, seconds: float | None, note: str, reference: float | None = None
+        ) -> None:
+            row = rows[key]
+            if seconds is None:
+                row.status = row.status if row.status != "ok" else "failed: not measured"
+                return
+            row.ours = f"{seconds:,.2f}"
+            row.reference = "" if reference is None else f"{reference:,.2f}"
+            row.note = note
+            row.values = {"seconds": seconds, "reference_seconds": reference}
 
-        rows["seed"].ours = secs(result.seed_s)
-        rows["seed"].reference = secs(result.sample_start_s)
-        rows["seed"].note = (
+        timed(
+            "seed",
+            result.seed_s,
             f"reference: the sample-data server's fresh start; corpus of "
-            f"{result.payers * result.versions:,} files generated in "
-            f"{result.generate_s:.1f} s; one run"
+            f"{result.payers * result.versions:,} files generated in {result.generate_s:.1f} s; "
+            "one run",
+            result.sample_start_s,
         )
-        rows["restart"].ours = secs(result.restart_s)
-        rows["restart"].note = "one run"
-        rows["publish_sqlite"].ours = secs(result.publish_sqlite_s)
-        rows["publish_sqlite"].note = (
-            f"PublishRuleSet of the next yearly version of one payer "
-            f"({cfg.plans} plans), answered after the index reload"
+        timed("restart", result.restart_s, "one run")
+        publish_note = (
+            f"PublishRuleSet of the next yearly version of one payer ({cfg.plans} plans), "
+            "answered after the index reload; one run"
         )
-        for key, value in (("seed_pg", result.seed_pg_s), ("publish_pg", result.publish_pg_s)):
-            if value is None:
-                rows[key].status = result.pg_note or "not available"
-            else:
-                rows[key].ours = secs(value)
-                rows[key].note = "a schema of its own in database `test`, dropped afterwards"
+        timed("publish_sqlite", result.publish_sqlite_s, publish_note)
+        if result.seed_pg_s is None:
+            rows["seed_pg"].status = rows["publish_pg"].status = result.pg_note or "not available"
+        else:
+            pg_note = "a schema of its own in database `test`, dropped afterwards; one run"
+            timed("seed_pg", result.seed_pg_s, pg_note)
+            timed("publish_pg", result.publish_pg_s, f"{publish_note}; {pg_note}")
         per = result.rss_per_plan_version_kib
-        if per is not None and result.rss_big_kib and result.rss_sample_kib:
-            rows["memory"].ours = f"{per:.2f}"
-            rows["memory"].note = (
-                f"(RSS {result.rss_big_kib / 1024:,.0f} MiB with {result.plan_versions:,} "
-                f"plan-versions - {result.rss_sample_kib / 1024:,.0f} MiB with the sample's "
-                f"{result.sample_plan_versions}) / the difference in plan-versions, after restart"
-            )
-        for key in ("seed", "restart", "publish_sqlite"):
-            rows[key].values = {
-                "seconds": getattr(
-                    result,
-                    {
-                        "seed": "seed_s",
-                        "restart": "restart_s",
-                        "publish_sqlite": "publish_sqlite_s",
-                    }[key],
-                )
-            }
-        rows["memory"].values = {
+        memory = rows["memory"]
+        if per is None or result.rss_big_kib is None or result.rss_sample_kib is None:
+            memory.status = "failed: not measured"
+            return
+        memory.ours = f"{per:.2f}"
+        memory.note = (
+            f"(RSS {result.rss_big_kib / 1024:,.0f} MiB with {result.plan_versions:,} "
+            f"plan-versions - {result.rss_sample_kib / 1024:,.0f} MiB with the sample's "
+            f"{result.sample_plan_versions}) / the difference in plan-versions, after restart"
+        )
+        memory.values = {
             "rss_big_kib": result.rss_big_kib,
             "rss_sample_kib": result.rss_sample_kib,
             "per_plan_version_kib": per,
@@ -507,7 +531,7 @@ class Bench:
             for s in servers:
                 for b in bodies:
                     self.expect(s, UNARY, b)
-                self.rate(s, UNARY, bodies[:1], self.cfg.warmup, load_cpu=None)
+                self.warm(s, UNARY, bodies[0], self.cfg.warmup, load_cpu=None)
             two, one = self.rounds(
                 lambda: self.rate(servers[1], UNARY, bodies, self.cfg.unary_seconds, load_cpu=None),
                 lambda: self.rate(servers[0], UNARY, bodies, self.cfg.unary_seconds, load_cpu=None),

@@ -103,12 +103,17 @@ def run(
     *,
     connections: int,
     streams: int,
-    duration: float,
+    requests: int,
     cpu: int | None,
 ) -> H2loadResult:
-    """One timed h2load run. No --warm-up-time: h2load counts the bytes of warm-up answers
-    but not their requests, which would defeat check(); callers warm up with a run of
-    their own."""
+    """One h2load run of exactly `requests` calls; the rate is calls over its wall time.
+
+    A count, not a duration (-D): when a duration ends, h2load stops with answers half
+    received and counts their status and bytes but not their requests, so no exact check
+    could tell a cut-off answer from a gRPC error. Nor --warm-up-time, whose answers' bytes
+    are counted without their requests. Callers size `requests` from a previous run's rate
+    to get the run length they want, and warm up with a checked run of their own.
+    """
     exe = ensure_h2load()
     cmd = [
         exe,
@@ -118,8 +123,8 @@ def run(
         str(streams),
         "-t",
         "1",
-        "-D",
-        f"{round(duration * 1000)}ms",
+        "-n",
+        str(max(requests, connections)),
         "-d",
         str(body),
     ]
@@ -135,6 +140,8 @@ def run(
 def check(result: H2loadResult, response_size: int, what: str) -> None:
     """Raise unless every counted request got HTTP 200 and a full-size gRPC message."""
     problems = []
+    if result.succeeded != result.total:
+        problems.append(f"{result.succeeded} of {result.total} requests succeeded")
     if result.succeeded == 0:
         problems.append("no request succeeded")
     if result.failed or result.errored or result.timeout:

@@ -172,7 +172,7 @@ def run(
         big.stop(timeout=60)
 
     if pg_url is None:
-        result.pg_note = "not run (--no-postgres)"
+        result.pg_note = "not available: not run (--no-postgres)"
         return result
     try:
         with pg_schema(pg_url) as url:
