@@ -38,6 +38,7 @@ lint: $(GEN)
 
 typecheck: $(GEN)
 	$(BIN)/mypy service
+	$(BIN)/mypy --explicit-package-bases scripts/bench
 
 check: lint typecheck test
 

@@ -558,7 +558,8 @@ def _version(dist: str) -> str:
 
 
 def _loadavg() -> str:
-    return Path("/proc/loadavg").read_text().split(" ", 3)[:3].__str__()
+    """The 1, 5 and 15-minute load averages, as `uptime` shows them."""
+    return ", ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
 def machine() -> dict[str, str]:

@@ -167,13 +167,13 @@ def probe(target: str, method: str, message: bytes, timeout: float = 120) -> byt
     with grpc.insecure_channel(
         target, options=[("grpc.max_receive_message_length", 64 * 1024 * 1024)]
     ) as channel:
-        call = channel.unary_unary(method)
+        call = channel.unary_unary(method, request_serializer=None, response_deserializer=None)
         try:
             answer: bytes = call(message, timeout=timeout)
         except grpc.RpcError as exc:
-            code = exc.code()  # type: ignore[attr-defined]
+            code = exc.code()
             raise BenchError(
                 f"{target}{method} answered grpc-status {code.value[0]} ({code.name}): "
-                f"{exc.details()}"  # type: ignore[attr-defined]
+                f"{exc.details()}"
             ) from None
     return answer

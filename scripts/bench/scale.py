@@ -26,6 +26,7 @@ from massage_estimator.v1 import payer_rules_pb2_grpc as rpb_grpc
 from scripts.bench import corpus, workload
 from scripts.bench.servers import BenchError, Server, start_project
 from service.domain.model import RuleSetVersion
+from service.rulefiles import DEFAULT_RULES_DIR
 
 
 @dataclass
@@ -87,7 +88,7 @@ def publish(target: str, text: str, source: str, timeout: float) -> float:
                 timeout=timeout,
             )
         except grpc.RpcError as exc:
-            raise BenchError(f"publish failed: {exc.code().name}: {exc.details()}") from None  # type: ignore[attr-defined]
+            raise BenchError(f"publish failed: {exc.code().name}: {exc.details()}") from None
         elapsed = time.perf_counter() - t0
     if not answer.created:
         raise BenchError("publish created nothing (the version was already published)")
@@ -154,7 +155,7 @@ def run(
         result.restart_s = big.started_s
         sample = start_project(
             "sample-for-scale",
-            rules_dir=corpus.DEFAULT_RULES_DIR,
+            rules_dir=DEFAULT_RULES_DIR,
             database_url=f"sqlite:///{tmp / 'sample-scale.db'}",
             log_dir=logs,
             cpu=cpu,

@@ -101,7 +101,7 @@ def wait_serving(server: Server, timeout: float, *, health: bool) -> None:
         ("grpc.max_reconnect_backoff_ms", 50),
     ]
     with grpc.insecure_channel(server.target, options=options) as channel:
-        stub = health_pb2_grpc.HealthStub(channel)  # type: ignore[no-untyped-call]
+        stub = health_pb2_grpc.HealthStub(channel)
         while True:
             if server.proc.poll() is not None:
                 raise BenchError(

@@ -62,7 +62,7 @@ def _engine() -> Any:
             f"{zen_model.MODEL_PATH.name} no longer matches payer_rules/: regenerate it with "
             "`.venv/bin/python -m scripts.bench.zen_model`"
         )
-    loader = {"type": "static", "content": {MODEL_KEY: json.loads(text)}}
+    loader: Any = {"type": "static", "content": {MODEL_KEY: json.loads(text)}}
     return zen.ZenEngine({"loader": loader})
 
 
