@@ -56,16 +56,12 @@ _NETWORK_WORDS = {"in": "in", "out": "out", "not_stated": "not stated"}
 
 
 class GenderChoice(enum.StrEnum):
-    f = "F"
-    m = "M"
-
-
-def _gender(value: object) -> GenderChoice:
-    return choice_parser(GenderChoice)(str(value).upper())
+    f = "f"
+    m = "m"
 
 
 DayOpt = dict(parser=parse_day, metavar="YYYY-MM-DD")
-GenderOpt = dict(parser=_gender, metavar="[F|M]")
+GenderOpt = dict(parser=choice_parser(GenderChoice), metavar="[f|m]")
 
 
 @eligibility_app.command("request")
@@ -211,7 +207,7 @@ def _dependent(
 
 
 def _as_gender(choice: GenderChoice | None) -> Gender | None:
-    return None if choice is None else Gender(choice.value)
+    return None if choice is None else Gender(choice.value.upper())
 
 
 def _load_clinic(path: Path) -> Any:
