@@ -20,8 +20,8 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-import pyx12.params
-import pyx12.x12n_document
+import pyx12.params  # type: ignore[import-untyped]
+import pyx12.x12n_document  # type: ignore[import-untyped]
 
 MAP_FILES = ("270.5010.X279.A1.xml", "271.5010.X279.A1.xml")
 MAPS_ENV = "MASSAGE_ESTIMATOR_X12_MAPS"
