@@ -60,85 +60,93 @@ class GenderChoice(enum.StrEnum):
     m = "m"
 
 
-DayOpt = dict(parser=parse_day, metavar="YYYY-MM-DD")
-GenderOpt = dict(parser=choice_parser(GenderChoice), metavar="[f|m]")
+def _day_option(flag: str, words: str) -> Any:
+    return typer.Option(flag, help=words, parser=parse_day, metavar="YYYY-MM-DD")
+
+
+def _gender_option(flag: str, words: str) -> Any:
+    return typer.Option(flag, help=words, parser=choice_parser(GenderChoice), metavar="[f|m]")
+
+
+PayerNameOpt = Annotated[str, typer.Option("--payer-name", help="The payer's name.")]
+PayerIdOpt = Annotated[
+    str, typer.Option("--payer-id", help="The payer id your clearinghouse uses.")
+]
+MemberIdOpt = Annotated[str, typer.Option("--member-id", help="The subscriber's member id.")]
+LastNameOpt = Annotated[str, typer.Option("--last-name", help="The subscriber's last name.")]
+FirstNameOpt = Annotated[str, typer.Option("--first-name", help="The subscriber's first name.")]
+BirthOpt = Annotated[datetime, _day_option("--birth-date", "The subscriber's date of birth.")]
+GenderOpt = Annotated[GenderChoice | None, _gender_option("--gender", "The subscriber's.")]
+DepLastOpt = Annotated[
+    str | None, typer.Option("--dependent-last-name", help="For a dependant: last name.")
+]
+DepFirstOpt = Annotated[
+    str | None, typer.Option("--dependent-first-name", help="For a dependant: first name.")
+]
+DepBirthOpt = Annotated[
+    datetime | None, _day_option("--dependent-birth-date", "For a dependant: date of birth.")
+]
+DepGenderOpt = Annotated[
+    GenderChoice | None, _gender_option("--dependent-gender", "For a dependant.")
+]
+DateOpt = Annotated[datetime | None, _day_option("--date", "Date of service (default today).")]
+SenderOpt = Annotated[
+    str | None,
+    typer.Option("--sender-id", help="ISA06/GS02 your clearinghouse assigned (default: the NPI)."),
+]
+ReceiverOpt = Annotated[
+    str | None, typer.Option("--receiver-id", help="ISA08/GS03 (default: the payer id).")
+]
+ControlOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--control-number",
+        min=1,
+        max=999_999_999,
+        help="ISA13/GS06 and trace number (default: a random one).",
+    ),
+]
+TestOpt = Annotated[bool, typer.Option("--test", help="Mark the interchange as a test (ISA15 T).")]
+OutputOpt = Annotated[
+    Path | None, typer.Option("--output", "-o", help="Write the 270 here (default stdout).")
+]
+ClinicOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--clinic",
+        help="clinic.yaml naming the provider (default: $MASSAGE_ESTIMATOR_CLINIC, the config "
+        "file, payer_rules/clinic.yaml).",
+        show_default=False,
+    ),
+]
 
 
 @eligibility_app.command("request")
 def request(
-    payer_name: Annotated[str, typer.Option("--payer-name", help="The payer's name.")],
-    payer_id: Annotated[
-        str, typer.Option("--payer-id", help="The payer id your clearinghouse uses.")
-    ],
-    member_id: Annotated[str, typer.Option("--member-id", help="The subscriber's member id.")],
-    last_name: Annotated[str, typer.Option("--last-name", help="The subscriber's last name.")],
-    first_name: Annotated[str, typer.Option("--first-name", help="The subscriber's first name.")],
-    birth_date: Annotated[
-        datetime, typer.Option("--birth-date", help="The subscriber's date of birth.", **DayOpt)
-    ],
-    gender: Annotated[
-        GenderChoice | None, typer.Option("--gender", help="The subscriber's.", **GenderOpt)
-    ] = None,
-    dependent_last_name: Annotated[
-        str | None, typer.Option("--dependent-last-name", help="For a dependant: last name.")
-    ] = None,
-    dependent_first_name: Annotated[
-        str | None, typer.Option("--dependent-first-name", help="For a dependant: first name.")
-    ] = None,
-    dependent_birth_date: Annotated[
-        datetime | None,
-        typer.Option("--dependent-birth-date", help="For a dependant: date of birth.", **DayOpt),
-    ] = None,
-    dependent_gender: Annotated[
-        GenderChoice | None,
-        typer.Option("--dependent-gender", help="For a dependant.", **GenderOpt),
-    ] = None,
-    service_date: Annotated[
-        datetime | None,
-        typer.Option("--date", help="Date of service (default today).", **DayOpt),
-    ] = None,
-    sender_id: Annotated[
-        str | None,
-        typer.Option(
-            "--sender-id", help="ISA06/GS02 your clearinghouse assigned (default: the NPI)."
-        ),
-    ] = None,
-    receiver_id: Annotated[
-        str | None,
-        typer.Option("--receiver-id", help="ISA08/GS03 (default: the payer id)."),
-    ] = None,
-    control_number: Annotated[
-        int | None,
-        typer.Option(
-            "--control-number",
-            min=1,
-            max=999_999_999,
-            help="ISA13/GS06 and trace number (default: a random one).",
-        ),
-    ] = None,
-    test: Annotated[
-        bool, typer.Option("--test", help="Mark the interchange as a test (ISA15 T).")
-    ] = False,
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write the 270 here (default stdout).")
-    ] = None,
-    clinic_file: Annotated[
-        Path | None,
-        typer.Option(
-            "--clinic",
-            help="clinic.yaml naming the provider (default: $MASSAGE_ESTIMATOR_CLINIC, the "
-            "config file, payer_rules/clinic.yaml).",
-            show_default=False,
-        ),
-    ] = None,
+    payer_name: PayerNameOpt,
+    payer_id: PayerIdOpt,
+    member_id: MemberIdOpt,
+    last_name: LastNameOpt,
+    first_name: FirstNameOpt,
+    birth_date: BirthOpt,
+    gender: GenderOpt = None,
+    dependent_last_name: DepLastOpt = None,
+    dependent_first_name: DepFirstOpt = None,
+    dependent_birth_date: DepBirthOpt = None,
+    dependent_gender: DepGenderOpt = None,
+    service_date: DateOpt = None,
+    sender_id: SenderOpt = None,
+    receiver_id: ReceiverOpt = None,
+    control_number: ControlOpt = None,
+    test: TestOpt = False,
+    output: OutputOpt = None,
+    clinic_file: ClinicOpt = None,
     config_file: config.ConfigOpt = None,
 ) -> None:
     """Write a 270 eligibility inquiry (005010X279A1) for the massage benefit.
 
-    It asks for service types BE massage therapy, then AE physical medicine, 33
-    chiropractic, 64 acupuncture and 30 the plan itself, each in its own EQ loop. The
-    provider (name, NPI, EIN) comes from the clinic profile. For a dependant give the
-    subscriber's member id and name and the dependant's name and date of birth.
+    It asks for BE massage therapy, AE physical medicine, 33 chiropractic, 64 acupuncture
+    and 30 the plan, each in its own EQ loop; the provider comes from the clinic profile.
 
     Examples:
 
@@ -148,8 +156,7 @@ def request(
 
       massage-estimator eligibility request --payer-name "Rainier Public" --payer-id RP001
         --member-id RPB55501234 --last-name Larsen --first-name Erik --birth-date 1979-09-23
-        --dependent-last-name Larsen --dependent-first-name Maja
-        --dependent-birth-date 2012-06-14 --test
+        --dependent-last-name Larsen --dependent-first-name Maja --dependent-birth-date 2012-06-14
     """
     dependent = _dependent(
         dependent_last_name, dependent_first_name, dependent_birth_date, dependent_gender
@@ -174,6 +181,11 @@ def request(
         created_at=datetime.now(),
         production=not test,
     )
+    _emit(inquiry, envelope, output)
+
+
+def _emit(inquiry: Inquiry, envelope: Envelope, output: Path | None) -> None:
+    """Write the 270 to stdout or, whole or not at all, to `output`; exit 2 on a problem."""
     try:
         text = write_270(inquiry, envelope)
     except InquiryError as exc:

@@ -92,6 +92,22 @@ def test_two_different_figures_from_one_service_type_are_reported() -> None:
     )
 
 
+def test_a_benefit_for_another_procedure_is_not_taken_for_massage() -> None:
+    e = read_271(
+        wrap(
+            [
+                *HEAD,
+                "EB*1**30",
+                "EB*B*IND*AE***27*60*****Y*HC:98940",
+                "EB*B*IND*AE***27*25*****Y*HC:97124",
+            ]
+        )
+    )
+    fig = e.figure(Network.IN, Level.INDIVIDUAL, Term.COPAY)
+    assert fig is not None and (fig.value, fig.segment) == (2500, 14)
+    assert e.notes == ("segment 13 (EB): a benefit for procedure 98940 only (EB13) is not read",)
+
+
 def test_figures_it_cannot_read_are_said_not_dropped() -> None:
     e = read_271(
         wrap(

@@ -10,6 +10,9 @@ from __future__ import annotations
 # therapy itself, then the benefits massage is most often filed under, then the plan itself.
 MASSAGE_SERVICE_TYPES: tuple[str, ...] = ("BE", "AE", "33", "64", "30")
 
+# A benefit an EB segment limits to one procedure (EB13) is read only for these CPT codes.
+MASSAGE_PROCEDURES = frozenset({"97124", "97140"})
+
 SERVICE_TYPES: dict[str, str] = {
     "1": "medical care",
     "30": "health benefit plan coverage",

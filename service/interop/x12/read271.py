@@ -307,6 +307,12 @@ class _Walker:
             return []
         network = _network(eb.value(12))
         code = eb.value(1)
+        procedure = eb.components(13)
+        if len(procedure) > 1 and procedure[1] not in codes.MASSAGE_PROCEDURES:
+            self.notes.append(
+                f"{eb.where()}: a benefit for procedure {procedure[1]} only (EB13) is not read"
+            )
+            return []
         if code not in codes.ACTIVE_CODES and code not in codes.INACTIVE_CODES:
             # a coverage segment's messages are the status's (status_messages)
             messages.extend(

@@ -85,81 +85,57 @@ class Envelope:
 def write_270(inquiry: Inquiry, envelope: Envelope) -> str:
     """The 270 as text, or InquiryError listing every problem."""
     _check(inquiry, envelope)
-    stamp = envelope.created_at
     control = f"{envelope.control_number:09d}"
+    body = _transaction(inquiry, envelope, control)
+    segments = [
+        *_envelope_header(envelope, control),
+        *body,
+        ["GE", "1", str(envelope.control_number)],
+        ["IEA", "1", control],
+    ]
+    return "".join(_segment(parts) for parts in segments)
+
+
+def _envelope_header(envelope: Envelope, control: str) -> list[list[str]]:
+    stamp = envelope.created_at
     sender = envelope.sender_id.strip().upper()
     receiver = envelope.receiver_id.strip().upper()
-    header = [
-        [
-            "ISA",
-            "00",
-            " " * 10,
-            "00",
-            " " * 10,
-            "ZZ",
-            f"{sender:<15}",
-            "ZZ",
-            f"{receiver:<15}",
-            stamp.strftime("%y%m%d"),
-            stamp.strftime("%H%M"),
-            "^",
-            "00501",
-            control,
-            "0",
-            "P" if envelope.production else "T",
-            ":",
-        ],
-        [
-            "GS",
-            "HS",
-            sender,
-            receiver,
-            stamp.strftime("%Y%m%d"),
-            stamp.strftime("%H%M"),
-            str(envelope.control_number),
-            "X",
-            VERSION,
-        ],
-    ]
+    isa = ["ISA", "00", " " * 10, "00", " " * 10, "ZZ", f"{sender:<15}", "ZZ", f"{receiver:<15}"]
+    isa += [stamp.strftime("%y%m%d"), stamp.strftime("%H%M"), "^", "00501", control, "0"]
+    isa += ["P" if envelope.production else "T", ":"]
+    gs = ["GS", "HS", sender, receiver, stamp.strftime("%Y%m%d"), stamp.strftime("%H%M")]
+    gs += [str(envelope.control_number), "X", VERSION]
+    return [isa, gs]
+
+
+def _transaction(inquiry: Inquiry, envelope: Envelope, control: str) -> list[list[str]]:
+    """ST ... SE: payer, provider, subscriber and (for a dependant) the dependant."""
+    stamp = envelope.created_at
+    trace = ["TRN", "1", control, "1" + re.sub(r"\D", "", inquiry.provider_tin)]
+    payer = ["NM1", "PR", "2", _clean(inquiry.payer_name), "", "", "", "", "PI"]
+    provider = ["NM1", "1P", "2", _clean(inquiry.provider_name), "", "", "", "", "XX"]
     body = [
         ["ST", "270", "0001", VERSION],
         ["BHT", "0022", "13", control, stamp.strftime("%Y%m%d"), stamp.strftime("%H%M")],
         ["HL", "1", "", "20", "1"],
-        ["NM1", "PR", "2", _clean(inquiry.payer_name), "", "", "", "", "PI", inquiry.payer_id],
+        [*payer, inquiry.payer_id],
         ["HL", "2", "1", "21", "1"],
-        [
-            "NM1",
-            "1P",
-            "2",
-            _clean(inquiry.provider_name),
-            "",
-            "",
-            "",
-            "",
-            "XX",
-            inquiry.provider_npi,
-        ],
+        [*provider, inquiry.provider_npi],
         ["HL", "3", "2", "22", "1" if inquiry.dependent else "0"],
-        ["TRN", "1", control, "1" + re.sub(r"\D", "", inquiry.provider_tin)],
+        trace,
         _nm1("IL", inquiry.subscriber, inquiry.member_id),
         _dmg(inquiry.subscriber),
     ]
-    service_date = ["DTP", "291", "D8", inquiry.date_of_service.strftime("%Y%m%d")]
-    asks = [["EQ", code] for code in inquiry.service_types]
-    if inquiry.dependent is None:
-        body += [service_date, *asks]
-    else:
-        body += [
-            ["HL", "4", "3", "23", "0"],
-            ["TRN", "1", control, "1" + re.sub(r"\D", "", inquiry.provider_tin)],
-            _nm1("03", inquiry.dependent, None),
-            _dmg(inquiry.dependent),
-            service_date,
-            *asks,
-        ]
+    asks = [
+        ["DTP", "291", "D8", inquiry.date_of_service.strftime("%Y%m%d")],
+        *(["EQ", code] for code in inquiry.service_types),
+    ]
+    if inquiry.dependent is not None:
+        dependent = inquiry.dependent
+        body += [["HL", "4", "3", "23", "0"], trace, _nm1("03", dependent, None), _dmg(dependent)]
+    body += asks
     body.append(["SE", str(len(body) + 1), "0001"])
-    trailer = [["GE", "1", str(envelope.control_number)], ["IEA", "1", control]]
-    return "".join(_segment(parts) for parts in (*header, *body, *trailer))
+    return body
 
 
 def _segment(parts: Sequence[str]) -> str:
