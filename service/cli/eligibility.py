@@ -27,6 +27,7 @@ from rich.table import Table
 
 from service.cli import config
 from service.cli.common import choice_parser, parse_day
+from service.domain.model import Clinic
 from service.domain.money import dollars_str, format_usd
 from service.interop.x12 import codes
 from service.interop.x12.eligibility import (
@@ -222,8 +223,9 @@ def _as_gender(choice: GenderChoice | None) -> Gender | None:
     return None if choice is None else Gender(choice.value.upper())
 
 
-def _load_clinic(path: Path) -> Any:
-    from service.rulefiles.loader import load_clinic_file
+def _load_clinic(path: Path) -> Clinic:
+    """The clinic profile, or exit 2 naming the file and the problem."""
+    from service.rulefiles.loader import load_clinic_file  # only this command needs it
 
     try:
         return load_clinic_file(path)
