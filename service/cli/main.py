@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from service.cli import batch, db, gfe, plan, plans, quote, quotes, rules, serve, version
+from service.cli.eligibility import eligibility_app
 
 app = typer.Typer(
     name="massage-estimator",
@@ -23,6 +24,7 @@ app.add_typer(rules.rules_app, name="rules")
 app.command("plans")(plans.plans)
 app.add_typer(quotes.quotes_app, name="quotes")
 app.add_typer(db.db_app, name="db")
+app.add_typer(eligibility_app, name="eligibility")
 
 
 def main() -> None:
