@@ -15,7 +15,6 @@ from datetime import date, timedelta
 
 from massage_estimator.v1 import estimator_pb2 as pb
 
-from service.api.convert import date_to_proto, money_to_proto
 from service.domain.model import (
     SELF_PAY_PLAN_ID,
     Accumulators,
@@ -26,6 +25,7 @@ from service.domain.model import (
     RuleSetVersion,
     SessionRequest,
 )
+from service.wire import date_to_proto, money_to_proto
 
 # Qualifying codes of every sample plan first, then codes only some plans accept (anxiety,
 # depression) and codes no plan accepts (a wellness visit, a headache).

@@ -26,7 +26,9 @@ from typing import Any
 from service.domain.model import (
     SELF_PAY_PLAN_ID,
     Clinic,
+    DiagnosisLogic,
     Estimate,
+    NetworkAccumulation,
     PlanRules,
     RuleSetVersion,
     SessionRequest,
@@ -148,15 +150,17 @@ def _plan_row(
         "max_units": plan.max_units_per_visit,
         "types": sorted(plan.covered_session_types),
         "excluded_injuries": sorted(i.value for i in plan.excluded_injuries),
-        "dx": _prefix_regex(plan.qualifying_diagnosis_prefixes),
+        "dx": _prefix_regex(plan.diagnoses.groups[0].prefixes),
         "referral_required": plan.referral.required,
         "accepted": sorted(k.value for k in plan.referral.accepted_kinds),
         "valid_days": plan.referral.valid_days,
         "visit_limit": None if plan.visit_limit is None else plan.visit_limit.visits,
-        "pa_from": plan.prior_authorization_from_visit,
+        "pa_from": None
+        if plan.prior_authorization is None
+        else plan.prior_authorization.from_visit,
         "hsa": plan.hsa_eligible,
         "covered": terms.covered,
-        "copay": terms.copay,
+        "copay": terms.copay[0].amount if terms.copay else None,
         "deductible_applies": terms.deductible_applies,
         "deductible": terms.deductible,
         "coinsurance": terms.coinsurance,
@@ -291,6 +295,30 @@ _EXPRESSIONS = (
 )
 
 
+def expressible(plan: PlanRules) -> bool:
+    """Whether this decision table can say the plan: the clauses of the original samples (a
+    list of diagnosis prefixes, one flat copay, individual amounts, separate networks, no
+    caps beyond the visit). The comparison runs on those plans only."""
+    terms = [t for t in (plan.in_network, plan.out_of_network) if t is not None]
+    return (
+        plan.diagnoses.logic is DiagnosisLogic.ANY_OF
+        and not plan.diagnoses.groups[0].ranges
+        and plan.unit_limits.per_day is None
+        and not plan.rendering_providers
+        and not plan.same_day_reductions
+        and plan.payment_limit is None
+        and plan.network_accumulation is NetworkAccumulation.SEPARATE
+        and (plan.prior_authorization is None or not plan.prior_authorization.required_for_coverage)
+        and all(
+            len(t.copay) <= 1
+            and not t.copay_after_deductible
+            and t.family_deductible is None
+            and t.family_out_of_pocket_max is None
+            for t in terms
+        )
+    )
+
+
 def build_model(clinic: Clinic, versions: Sequence[RuleSetVersion]) -> dict[str, Any]:
     """The JDM graph for `versions` (the published rules) and the clinic's prices."""
     codes = sorted(clinic.charge_per_unit)
@@ -300,7 +328,7 @@ def build_model(clinic: Clinic, versions: Sequence[RuleSetVersion]) -> dict[str,
     ]
     plan_rows: list[list[str]] = []
     for version in sorted(versions, key=lambda v: v.effective_from, reverse=True):
-        for plan in version.plans:
+        for plan in filter(expressible, version.plans):
             for network in ("in", "out"):
                 if network == "in" or plan.out_of_network is not None:
                     plan_rows.append(_plan_row(version, plan, network, codes))

@@ -225,7 +225,7 @@ def _as_gender(choice: GenderChoice | None) -> Gender | None:
 
 def _load_clinic(path: Path) -> Clinic:
     """The clinic profile, or exit 2 naming the file and the problem."""
-    from service.rulefiles.loader import load_clinic_file  # only this command needs it
+    from service.rulefiles import load_clinic_file  # only this command needs it
 
     try:
         return load_clinic_file(path)

@@ -89,7 +89,7 @@ def _wait_for_address(process: subprocess.Popen[bytes], log: Path, timeout: floa
 def health_status(target: str) -> int:
     """The server's overall grpc.health.v1 status."""
     with grpc.insecure_channel(target) as channel:
-        stub = health_pb2_grpc.HealthStub(channel)  # type: ignore[no-untyped-call]
+        stub = health_pb2_grpc.HealthStub(channel)
         response = stub.Check(health_pb2.HealthCheckRequest(), timeout=10)
     return int(response.status)
 
