@@ -34,9 +34,12 @@ MODEL_KEY = "estimate-session"
 
 
 def sample_rules() -> tuple[Clinic, list[RuleSetVersion]]:
+    """The sample versions whose plans the ZEN table can say (zen_model.expressible): both
+    sides decide the same plans."""
     clinic, parsed = load_rules_dir(DEFAULT_RULES_DIR)
     published = datetime(2025, 1, 1, tzinfo=UTC)
-    return clinic, [p.to_version(published, "bench") for p in parsed]
+    versions = [p.to_version(published, "bench") for p in parsed]
+    return clinic, [v for v in versions if all(map(zen_model.expressible, v.plans))]
 
 
 @dataclass(frozen=True)

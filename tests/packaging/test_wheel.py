@@ -150,7 +150,7 @@ def test_serve_from_another_folder_writes_only_under_it(
         assert estimate["rule_version"]["version"] == "2026.1"
     log = (tmp_path / "serve.log").read_text()
     # The sample rules were read from the installed package, the store made under the folder.
-    assert f"seeded 5 versions from {installed.site_packages / 'service' / 'sample_rules'}" in log
+    assert f"seeded 9 versions from {installed.site_packages / 'service' / 'sample_rules'}" in log
     assert (elsewhere / "var" / "massage-estimator.db").is_file()
     after = sorted(p for p in installed.venv.rglob("*") if not p.is_dir())
     assert after == before, "serve wrote into the virtualenv"
