@@ -182,19 +182,33 @@ def _publish_one(
 # ---------------------------------------------------------------------------- validate
 
 
-def _validate_offline(path: Path, text: str, clinic: Clinic) -> rpb.ValidateRuleSetResponse:
-    """Every check of the file itself, here: what the service runs before it compares the
-    file with the versions already published."""
-    from service.rulefiles import validate_rule_set
+def _validate_offline(
+    files: Sequence[Path], clinic: Clinic
+) -> list[tuple[Path, rpb.ValidateRuleSetResponse]]:
+    """Every check of the files themselves, here: each file's own, then the files against
+    each other (one version label per payer, one payer per plan id): what the service runs
+    before it compares them with the versions already published."""
+    from service.rulefiles import check_across_files, validate_rule_set
 
-    parsed, problems = validate_rule_set(text, str(path), clinic)
-    return rpb.ValidateRuleSetResponse(
-        valid=parsed is not None,
-        problems=[wire.problem_to_proto(p) for p in problems],
-        checksum=parsed.checksum if parsed is not None else "",
-        payer_id=parsed.payer_id if parsed is not None else "",
-        version=parsed.version if parsed is not None else "",
-    )
+    checked = [(path, *validate_rule_set(read_file(path), str(path), clinic)) for path in files]
+    across = check_across_files([parsed for _, parsed, _ in checked if parsed is not None])
+    out = []
+    for path, parsed, problems in checked:
+        mine = [p for p in across if p.source == str(path)]
+        valid = parsed is not None and not any(p.is_error for p in mine)
+        out.append(
+            (
+                path,
+                rpb.ValidateRuleSetResponse(
+                    valid=valid,
+                    problems=[wire.problem_to_proto(p) for p in [*problems, *mine]],
+                    checksum=parsed.checksum if parsed is not None else "",
+                    payer_id=parsed.payer_id if parsed is not None else "",
+                    version=parsed.version if parsed is not None else "",
+                ),
+            )
+        )
+    return out
 
 
 OfflineOpt = Annotated[
@@ -244,9 +258,7 @@ def validate(
         raise typer.BadParameter("--clinic goes with --offline", param_hint="--clinic")
     results = []
     if offline:
-        clinic = _offline_clinic(clinic_file)
-        for path in files:
-            results.append((path, _validate_offline(path, read_file(path), clinic)))
+        results = _validate_offline(files, _offline_clinic(clinic_file))
     else:
         for path in files:
             results.append(

@@ -42,9 +42,16 @@ class SessionFlag:
     parser: Callable[[object], Any] | None = None
     metavar: str | None = None
     self_pay: bool = False  # gfe offers it too
+    panel: str | None = None  # a help panel of its own (long names fit there)
 
     def parameter(self) -> inspect.Parameter:
-        option = typer.Option(self.flag, help=self.help, parser=self.parser, metavar=self.metavar)
+        option = typer.Option(
+            self.flag,
+            help=self.help,
+            parser=self.parser,
+            metavar=self.metavar,
+            rich_help_panel=self.panel,
+        )
         annotation = cast(Any, Annotated)[self.type, option]
         return inspect.Parameter(
             self.name, inspect.Parameter.KEYWORD_ONLY, default=self.default, annotation=annotation
@@ -93,6 +100,8 @@ def _visits_used(details: pb.SessionDetails, value: int) -> None:
 def _referral(details: pb.SessionDetails, value: ReferralKind) -> None:
     details.referral.kind = wire.REFERRAL_KINDS[value]
 
+
+CLAUSES = "Plan clauses (docs/cli.md#plan-clauses)"
 
 SESSION_FLAGS: tuple[SessionFlag, ...] = (
     SessionFlag(
@@ -159,7 +168,8 @@ SESSION_FLAGS: tuple[SessionFlag, ...] = (
     ),
     *(
         SessionFlag(
-            name, flag, str | None, text, field, _optional_money(field, flag), default=None
+            name, flag, str | None, text, field, _optional_money(field, flag), default=None,
+            metavar="DOLLARS", panel=CLAUSES,
         )
         for name, flag, text, field in (
             (
@@ -202,19 +212,21 @@ SESSION_FLAGS: tuple[SessionFlag, ...] = (
     SessionFlag(
         "units_today", "--units-today", int,
         "Units this plan covered earlier the same day (daily unit caps).",
-        "units_billed_today", _set("units_billed_today"), default=0,
+        "units_billed_today", _set("units_billed_today"), default=0, panel=CLAUSES,
     ),
     SessionFlag(
         "same_day_code", "--same-day-code", list[str] | None,
         "Another procedure billed the same day, e.g. 98940; repeat for more.",
         "same_day_procedure_codes",
         lambda d, v: d.same_day_procedure_codes.extend(v or []), default=None,
+        metavar="CODE", panel=CLAUSES,
     ),
     SessionFlag(
         "provider", "--provider", ProviderCredential | None,
         "Who renders the session; default: the clinic profile's (lmt for the sample clinic).",
         "provider_credential", _provider, default=None,
         parser=choice_parser(ProviderCredential), metavar=choice_metavar(ProviderCredential),
+        panel=CLAUSES,
     ),
 )  # fmt: skip
 

@@ -410,7 +410,8 @@ class Clinic:
 
 @dataclass(frozen=True)
 class Accumulators:
-    """What the client has used this benefit period, for the request's network.
+    """What the client has used this benefit period: the money amounts for the request's
+    network, the visits in the plan's visit-limit bucket (either network).
 
     The family totals include the member's own amounts; None means not given, which counts
     as the member's own amounts alone. `benefit_paid` is what the plan has paid for massage
@@ -525,7 +526,8 @@ class PatientCost:
 @dataclass(frozen=True)
 class Estimate:
     """The answer for one session. patient_pays == patient_cost.total and, for the covered
-    units, patient_cost.cost_share + plan_pays == allowed_amount."""
+    units, patient_cost.cost_share + plan_pays + what is above a plan payment limit (part of
+    patient_cost.not_covered) == allowed_amount."""
 
     plan_id: str
     session_type: str

@@ -78,7 +78,7 @@ class Quoter:
     def treatment_plan(
         self, template: SessionRequest, dates: Sequence[date], as_of: datetime | None = None
     ) -> TreatmentPlanEstimate:
-        """Price `template` on each date, carrying accumulators forward (docs/cost-rules.md §6)."""
+        """Price `template` on each date, carrying accumulators forward (docs/cost-rules.md §7)."""
         _raise_if_any(self.plan_violations(template, dates))
         index = self._index  # one index for the whole plan, even if a publish lands meanwhile
         sessions: list[Estimate] = []

@@ -5,12 +5,13 @@ checks them with messages that name the file, the field and the problem, and bui
 frozen dataclasses of service.domain.model. See docs/rule-format.md for the format.
 """
 
-from service.rulefiles.canonical import canonical_json, content_checksum
+from service.rulefiles.canonical import canonical_json, content_checksum, with_later_defaults
 from service.rulefiles.clinic import load_clinic_file, parse_clinic
 from service.rulefiles.loader import (
     CLINIC_FILE_NAME,
     DEFAULT_RULES_DIR,
     ParsedRuleSet,
+    check_across_files,
     load_rule_set_file,
     load_rules_dir,
     parse_rule_set,
@@ -27,6 +28,7 @@ __all__ = [
     "Problem",
     "RuleFileError",
     "canonical_json",
+    "check_across_files",
     "content_checksum",
     "load_clinic_file",
     "load_rule_set_file",
@@ -36,4 +38,5 @@ __all__ = [
     "parse_rule_set_content",
     "validate_rule_set",
     "validate_rule_set_content",
+    "with_later_defaults",
 ]

@@ -12,6 +12,7 @@ original samples' stored content to prove it.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 from collections.abc import Mapping
@@ -55,9 +56,11 @@ def _canonical_plan(p: PlanModel) -> dict[str, Any]:
     if p.referral.required:
         referral["accepted"] = sorted(set(p.referral.accepted or ()))
         referral["valid_days"] = p.referral.valid_days
-        _later(referral, "valid_months", p.referral.valid_months)
+        _later(
+            referral, "valid_months", p.referral.valid_months, _default("referral", "valid_months")
+        )
     units: dict[str, Any] = {"method": p.units.method, "max_per_visit": p.units.max_per_visit}
-    _later(units, "max_per_day", p.units.max_per_day)
+    _later(units, "max_per_day", p.units.max_per_day, _default("units", "max_per_day"))
     pa = p.prior_authorization
     out: dict[str, Any] = {
         "id": p.id,
@@ -100,8 +103,65 @@ def _canonical_plan(p: PlanModel) -> dict[str, Any]:
             "per_visit": limit.per_visit,
             "per_benefit_period": limit.per_benefit_period,
         }
-    _later(out, "network_accumulation", p.network_accumulation, "separate")
+    _later(
+        out,
+        "network_accumulation",
+        p.network_accumulation,
+        _default("plan", "network_accumulation"),
+    )
     return out
+
+
+# Every key added after the first format, by the block it is written in, with its default
+# (what files meant before the key existed). Canonical content leaves a key out at its default;
+# `with_later_defaults` puts it back, so a diff can say "combined -> separate".
+LATER_KEYS: dict[str, dict[str, Any]] = {
+    "plan": {
+        "rendering_providers": None,
+        "same_day_reductions": [],
+        "plan_payment_limit": None,
+        "network_accumulation": "separate",
+    },
+    "referral": {"valid_months": None},
+    "units": {"max_per_day": None},
+    "prior_authorization": {"required_for_coverage": False},
+    "terms": {
+        "copay_applies": "instead_of_deductible",
+        "family_deductible": None,
+        "family_out_of_pocket_max": None,
+    },
+}
+
+
+def with_later_defaults(content: Mapping[str, Any]) -> dict[str, Any]:
+    """Canonical content with every later key written out at its default where it was left
+    out: for comparing two versions field by field, never for checksums."""
+    out = copy.deepcopy(dict(content))
+    for plan in out.get("plans") or []:
+        if not isinstance(plan, dict):
+            continue
+        _fill(plan, "plan")
+        if isinstance(plan.get("referral"), dict) and plan["referral"].get("required"):
+            _fill(plan["referral"], "referral")
+        for block, kind in (
+            ("units", "units"),
+            ("prior_authorization", "prior_authorization"),
+            ("in_network", "terms"),
+            ("out_of_network", "terms"),
+        ):
+            value = plan.get(block)
+            if isinstance(value, dict) and (kind != "terms" or value.get("covered", True)):
+                _fill(value, kind)
+    return out
+
+
+def _fill(block: dict[str, Any], kind: str) -> None:
+    for key, default in LATER_KEYS[kind].items():
+        block.setdefault(key, copy.deepcopy(default))
+
+
+def _default(kind: str, key: str) -> Any:
+    return LATER_KEYS[kind][key]
 
 
 def _later(block: dict[str, Any], key: str, value: Any, default: Any = None) -> dict[str, Any]:
@@ -161,7 +221,6 @@ def _canonical_terms(t: NetworkTermsModel) -> dict[str, Any]:
         "out_of_pocket_max": t.out_of_pocket_max,
         "balance_billing": bool(t.balance_billing),
     }
-    _later(out, "copay_applies", t.copay_applies, "instead_of_deductible")
-    _later(out, "family_deductible", t.family_deductible)
-    _later(out, "family_out_of_pocket_max", t.family_out_of_pocket_max)
+    for key in LATER_KEYS["terms"]:
+        _later(out, key, getattr(t, key), _default("terms", key))
     return out

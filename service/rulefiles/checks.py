@@ -4,8 +4,11 @@ checked even when others fail the structural pass)."""
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Callable, Iterable, Mapping
+import types
+import typing
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -15,7 +18,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from service.domain.model import (
     Clinic,
 )
-from service.domain.money import parse_dollars
+from service.domain.money import format_usd, parse_dollars
 from service.rulefiles.build import expand_types, month_day
 from service.rulefiles.models import (
     CodeRateModel,
@@ -24,6 +27,7 @@ from service.rulefiles.models import (
     NetworkTermsModel,
     PlanModel,
     RuleSetModel,
+    SameDayReductionModel,
 )
 from service.rulefiles.problems import ERROR, WARNING, Problem
 from service.rulefiles.yamlsource import did_you_mean, unwrap
@@ -85,6 +89,7 @@ def check_sound_parts(data: Mapping[str, Any], source: str, clinic: Clinic) -> l
 
 
 M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
 
 
 def partial_model(model: type[M], raw: Any) -> M | None:
@@ -109,11 +114,56 @@ def partial_model(model: type[M], raw: Any) -> M | None:
         try:
             values[name] = TypeAdapter(info.rebuild_annotation()).validate_python(raw[name])
         except ValidationError:
-            broken.append(name)
+            items = _partial_items(info.annotation, raw[name])
+            if items is None:
+                broken.append(name)
+            else:
+                values[name] = items
     part = model.model_construct(**values)
     for name in broken:  # absent, not defaulted: a check that reads it is skipped
         part.__dict__.pop(name, None)
     return part
+
+
+def _partial_items(annotation: Any, raw: Any) -> list[Any] | None:
+    """A list whose items failed the structural pass one by one: the sound items in their
+    places and None for the broken ones (checks skip None), so one bad code or tier does not
+    hide the checks of the others. None when `raw` is not a list of such a field."""
+    item_type = _list_item(annotation)
+    if item_type is None or not isinstance(raw, list):
+        return None
+    inner = unwrap(item_type)
+    out: list[Any] = []
+    for item in raw:
+        if isinstance(inner, type) and issubclass(inner, BaseModel):
+            out.append(partial_model(inner, item))
+            continue
+        try:
+            out.append(TypeAdapter(item_type).validate_python(item))
+        except ValidationError:
+            out.append(None)
+    return out
+
+
+def _list_item(annotation: Any) -> Any:
+    """The item type of the list in a field's annotation (through Optional, Annotated and a
+    tagged union's list branch), or None."""
+    origin = typing.get_origin(annotation)
+    if origin is list:
+        return typing.get_args(annotation)[0]
+    if origin is typing.Annotated:
+        return _list_item(typing.get_args(annotation)[0])
+    if origin in (typing.Union, types.UnionType):
+        for member in typing.get_args(annotation):
+            found = _list_item(member)
+            if found is not None:
+                return found
+    return None
+
+
+def _present(items: Iterable[T | None]) -> list[T]:
+    """The items a partial block kept (None stands for one that failed the structural pass)."""
+    return [i for i in items if i is not None]
 
 
 def _check_dates(effective_from: date, effective_to: date | None, c: _Checker) -> None:
@@ -155,9 +205,11 @@ def _check_plan(p: PlanModel, at: str, c: _Checker, clinic: Clinic, partial: boo
         lambda: _check_session_types(p, at, c, clinic),
         lambda: _check_referral(p, at, c),
         lambda: check_diagnoses(p.qualifying_diagnoses, f"{at}.qualifying_diagnoses", c),
-        lambda: _check_terms(p, p.in_network, f"{at}.in_network", c, clinic, codes(), True),
         lambda: _check_terms(
-            p, p.out_of_network, f"{at}.out_of_network", c, clinic, codes(), False
+            p, p.in_network, f"{at}.in_network", c, clinic, codes(), True, partial
+        ),
+        lambda: _check_terms(
+            p, p.out_of_network, f"{at}.out_of_network", c, clinic, codes(), False, partial
         ),
         lambda: _check_units(p, at, c),
         lambda: _check_visits(p, at, c),
@@ -218,7 +270,7 @@ def _check_session_types(p: PlanModel, at: str, c: _Checker, clinic: Clinic) -> 
     known = sorted(groups) + sorted(clinic.session_types)
     if not p.covered_session_types:
         c.error(f"{at}.covered_session_types", "list at least one group or session type")
-    for name in p.covered_session_types:
+    for name in _present(p.covered_session_types):
         if name not in groups and name not in clinic.session_types:
             c.error(
                 f"{at}.covered_session_types",
@@ -314,7 +366,8 @@ def _check_payment_limit(p: PlanModel, at: str, c: _Checker) -> None:
     ):
         c.warn(
             f"{at}.plan_payment_limit.per_visit",
-            f"${limit.per_visit} a visit is more than the ${limit.per_benefit_period} a "
+            f"{_usd(limit.per_visit)} a visit is more than the "
+            f"{_usd(limit.per_benefit_period)} a "
             "benefit period; check the numbers",
         )
 
@@ -322,31 +375,49 @@ def _check_payment_limit(p: PlanModel, at: str, c: _Checker) -> None:
 def _check_reductions(p: PlanModel, at: str, c: _Checker, clinic: Clinic) -> None:
     seen: dict[str, int] = {}
     for n, reduction in enumerate(p.same_day_reductions, start=1):
+        if reduction is None:
+            continue
         where = f"{at}.same_day_reductions[#{n}]"
-        percent = Decimal(reduction.allowed_percent)
-        if percent == 0:
-            c.error(
-                f"{where}.allowed_percent",
-                "0% would make the allowed amount $0.00: the plan paying nothing for a "
-                "covered visit; give the real percentage",
+        _run_steps(
+            [
+                functools.partial(_check_reduction_codes, reduction, where, c, clinic, n, seen),
+                functools.partial(_check_reduction_percent, reduction, where, c),
+            ],
+            partial=_is_partial(reduction),
+        )
+
+
+def _check_reduction_codes(
+    reduction: SameDayReductionModel, where: str, c: _Checker, clinic: Clinic, n: int,
+    seen: dict[str, int],
+) -> None:  # fmt: skip
+    for code in _present(reduction.procedure_codes):
+        if code in clinic.charge_per_unit:
+            c.warn(
+                f"{where}.procedure_codes",
+                f"{code} is a code the clinic bills for massage itself; a same-day "
+                "reduction names the other procedure (e.g. 98940)",
             )
-        elif percent == 100:
-            c.warn(f"{where}.allowed_percent", "100% leaves the allowed amount as it is")
-        for code in reduction.procedure_codes:
-            if code in clinic.charge_per_unit:
-                c.warn(
-                    f"{where}.procedure_codes",
-                    f"{code} is a code the clinic bills for massage itself; a same-day "
-                    "reduction names the other procedure (e.g. 98940)",
-                )
-            if code in seen and seen[code] != n:
-                c.error(
-                    f"{where}.procedure_codes",
-                    f"{code} is also listed in same_day_reductions[#{seen[code]}]; which "
-                    "reduction applies would be ambiguous",
-                )
-            seen.setdefault(code, n)
-        _dupes(c, f"{where}.procedure_codes", reduction.procedure_codes)
+        if code in seen and seen[code] != n:
+            c.error(
+                f"{where}.procedure_codes",
+                f"{code} is also listed in same_day_reductions[#{seen[code]}]; which "
+                "reduction applies would be ambiguous",
+            )
+        seen.setdefault(code, n)
+    _dupes(c, f"{where}.procedure_codes", reduction.procedure_codes)
+
+
+def _check_reduction_percent(reduction: SameDayReductionModel, where: str, c: _Checker) -> None:
+    percent = Decimal(reduction.allowed_percent)
+    if percent == 0:
+        c.error(
+            f"{where}.allowed_percent",
+            "0% would make the allowed amount $0.00: the plan paying nothing for a "
+            "covered visit; give the real percentage",
+        )
+    elif percent == 100:
+        c.warn(f"{where}.allowed_percent", "100% leaves the allowed amount as it is")
 
 
 # ---------------------------------------------------------------------------- diagnoses
@@ -392,13 +463,14 @@ def check_diagnoses(rule: list[str] | DiagnosisLogicModel, at: str, c: _Checker)
                 "needed together, like [[M54.5], [G89.2, G89.4]]",
             )
         for n, group in enumerate(rule.all_of, start=1):
-            _check_code_list(group, f"{at}.all_of[#{n}]", c)
+            if group is not None:
+                _check_code_list(group, f"{at}.all_of[#{n}]", c)
 
 
 def _check_code_list(codes: list[str], at: str, c: _Checker) -> None:
     if not codes:
         c.error(at, "list at least one ICD-10 code prefix")
-    for code in codes:
+    for code in _present(codes):
         problem = _code_problem(code)
         if problem is not None:
             c.error(at, problem)
@@ -417,6 +489,8 @@ def _code_problem(code: str) -> str | None:
     """Why an entry is not a code prefix or category range; None when it is one."""
     if "-" in code:
         low, _, high = code.partition("-")
+        if code != code.upper() and _CATEGORY.match(low.upper()) and _CATEGORY.match(high.upper()):
+            return f'"{code}": write it in capitals, {code.upper()}'
         if not (_CATEGORY.match(low) and _CATEGORY.match(high)):
             return (
                 f'"{code}" is not a range of categories: write two three-character '
@@ -429,14 +503,24 @@ def _code_problem(code: str) -> str | None:
         return None
     upper = code.upper()
     if ICD10_PREFIX.match(upper):
-        extra = " (x is ICD-10-CM's placeholder character X)" if "x" in code[3:] else ""
-        return f'"{code}": write it in capitals, {upper}{extra}'
+        if "x" in code[3:]:
+            stem = upper.split("X")[0].rstrip(".")
+            return (
+                f'"{code}": write codes in capitals; and X is ICD-10-CM\'s placeholder '
+                f"character, not a wildcard: to match every code under {stem}, write {stem}"
+            )
+        return f'"{code}": write it in capitals, {upper}'
     if re.fullmatch(r"[A-Za-z]", code):
         return (
             f'"{code}" alone would match a whole chapter of ICD-10-CM; a prefix needs at '
             f"least a letter and a digit, like {upper}5 or {upper}54"
         )
     return f'"{code}" is not an ICD-10 code prefix: {_PREFIX_FORM}'
+
+
+def _usd(amount: str | None) -> str:
+    """A checked money field as a clerk reads money: $1,600.00."""
+    return format_usd(parse_dollars(amount or "0"))
 
 
 _ZERO_ALLOWED = (
@@ -453,6 +537,7 @@ def _check_terms(
     clinic: Clinic,
     covered_codes: list[str],
     in_network: bool,
+    partial: bool = False,
 ) -> None:
     if t is None:
         return
@@ -474,11 +559,11 @@ def _check_terms(
     _run_steps(
         [
             lambda: _check_rates(p, t, at, c, clinic, covered_codes),
-            lambda: _check_copay(p, t, at, c),
+            *_copay_steps(p, t, at, c),
             lambda: _check_deductible_and_maximum(t, at, c),
             lambda: _check_balance_billing(t, at, c, in_network),
         ],
-        partial=_is_partial(t),
+        partial=partial or _is_partial(t),
     )
 
 
@@ -591,9 +676,14 @@ def _check_each_rate(
             )
 
 
-def _check_copay(p: PlanModel, t: NetworkTermsModel, at: str, c: _Checker) -> None:
-    after = t.copay_applies == "after_deductible"
-    if t.copay is None:
+def _copay_steps(
+    p: PlanModel, t: NetworkTermsModel, at: str, c: _Checker
+) -> list[Callable[[], None]]:
+    """The copay's checks, each on its own so a broken part skips only what needs it."""
+
+    def without_copay() -> None:
+        if t.copay is not None:
+            return
         if t.copay_applies is not None:
             c.error(
                 f"{at}.copay_applies", "there is no copay to apply; remove the line or give a copay"
@@ -604,34 +694,54 @@ def _check_copay(p: PlanModel, t: NetworkTermsModel, at: str, c: _Checker) -> No
                 'give the coinsurance (write "0" when the plan pays the whole allowed amount '
                 "after the deductible), or a copay",
             )
-        return
-    if isinstance(t.copay, list):
-        _check_copay_tiers(p, t.copay, f"{at}.copay", c)
-    if t.deductible_applies and not after:
-        c.error(
-            f"{at}.deductible_applies",
-            "a copay together with a deductible that applies: say which comes first. "
-            "copay_applies: after_deductible charges the deductible first, then the copay; "
-            "otherwise use either the copay, or the deductible with coinsurance",
-        )
-    if after and not t.deductible_applies:
-        c.error(
-            f"{at}.copay_applies",
-            "a copay after the deductible needs the deductible: give deductible and "
-            "deductible_applies: true",
-        )
-    if t.coinsurance_percent is not None and Decimal(t.coinsurance_percent) != 0:
-        c.error(
-            f"{at}.coinsurance_percent",
-            'a copay plan charges no coinsurance; remove the copay or set coinsurance to "0"',
-        )
+
+    def tiers() -> None:
+        if isinstance(t.copay, list):
+            _check_copay_tiers(p, t.copay, f"{at}.copay", c)
+
+    def order() -> None:
+        after = t.copay_applies == "after_deductible"
+        if t.copay is None:
+            return
+        if t.deductible_applies and not after:
+            c.error(
+                f"{at}.deductible_applies",
+                "a copay together with a deductible that applies: say which comes first. "
+                "copay_applies: after_deductible charges the deductible first, then the copay; "
+                "otherwise use either the copay, or the deductible with coinsurance",
+            )
+        if after and not t.deductible_applies:
+            c.error(
+                f"{at}.copay_applies",
+                "a copay after the deductible needs the deductible: give deductible and "
+                "deductible_applies: true",
+            )
+
+    def coinsurance() -> None:
+        if t.copay is None or t.coinsurance_percent is None:
+            return
+        if Decimal(t.coinsurance_percent) != 0:
+            c.error(
+                f"{at}.coinsurance_percent",
+                'a copay plan charges no coinsurance; remove the copay or set coinsurance to "0"',
+            )
+
+    return [without_copay, tiers, order, coinsurance]
 
 
-def _check_copay_tiers(p: PlanModel, tiers: list[CopayTierModel], at: str, c: _Checker) -> None:
+def _check_copay_tiers(
+    p: PlanModel, tiers: Sequence[CopayTierModel | None], at: str, c: _Checker
+) -> None:
     """Tiers start at visit 1, follow on without gaps or overlaps, and reach every visit the
-    plan covers (the last one open-ended, or up to the visit limit)."""
+    plan covers (the last one open-ended, or up to the visit limit). A tier that failed the
+    structural pass ends the checks: what follows it cannot be judged."""
+    if not tiers:
+        c.error(at, 'list at least one tier, like - {from_visit: 1, amount: "20.00"}')
+        return
     expected = 1
     for n, tier in enumerate(tiers, start=1):
+        if tier is None:
+            return
         where = f"{at}[#{n}]"
         if tier.from_visit != expected:
             c.error(
@@ -677,8 +787,8 @@ def _check_deductible_and_maximum(t: NetworkTermsModel, at: str, c: _Checker) ->
     if oop is not None and oop < deductible:
         c.error(
             f"{at}.out_of_pocket_max",
-            f"the out-of-pocket maximum ${t.out_of_pocket_max} is below the deductible "
-            f"${t.deductible}",
+            f"the out-of-pocket maximum {_usd(t.out_of_pocket_max)} is below the deductible "
+            f"{_usd(t.deductible)}",
         )
     family = parse_dollars(t.family_deductible) if t.family_deductible is not None else None
     if family is not None:
@@ -691,8 +801,8 @@ def _check_deductible_and_maximum(t: NetworkTermsModel, at: str, c: _Checker) ->
         elif family < deductible:
             c.error(
                 f"{at}.family_deductible",
-                f"the family deductible ${t.family_deductible} is below the individual's "
-                f"${t.deductible}",
+                f"the family deductible {_usd(t.family_deductible)} is below the individual's "
+                f"{_usd(t.deductible)}",
             )
     if t.family_out_of_pocket_max is not None:
         family_oop = parse_dollars(t.family_out_of_pocket_max)
@@ -704,20 +814,20 @@ def _check_deductible_and_maximum(t: NetworkTermsModel, at: str, c: _Checker) ->
         elif family_oop < oop:
             c.error(
                 f"{at}.family_out_of_pocket_max",
-                f"the family out-of-pocket maximum ${t.family_out_of_pocket_max} is below the "
-                f"individual's ${t.out_of_pocket_max}",
+                f"the family out-of-pocket maximum {_usd(t.family_out_of_pocket_max)} is below "
+                f"the individual's {_usd(t.out_of_pocket_max)}",
             )
         if family is not None and family_oop < family:
             c.error(
                 f"{at}.family_out_of_pocket_max",
-                f"the family out-of-pocket maximum ${t.family_out_of_pocket_max} is below the "
-                f"family deductible ${t.family_deductible}",
+                f"the family out-of-pocket maximum {_usd(t.family_out_of_pocket_max)} is below "
+                f"the family deductible {_usd(t.family_deductible)}",
             )
 
 
-def _dupes(c: _Checker, field: str, values: Iterable[str]) -> None:
+def _dupes(c: _Checker, field: str, values: Iterable[str | None]) -> None:
     seen: set[str] = set()
-    for v in values:
+    for v in _present(values):
         if v in seen:
             c.warn(field, f'"{v}" is listed twice')
         seen.add(v)

@@ -204,7 +204,6 @@ class ReferralModel(_Strict):
     valid_days: int | None = Field(
         default=None,
         ge=1,
-        le=3650,
         description="How many days after its issue date the referral stays valid; give this "
         "or valid_months.",
     )

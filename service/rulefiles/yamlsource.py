@@ -11,6 +11,7 @@ import re
 import types
 import typing
 from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -276,48 +277,68 @@ def _kind(value: Any) -> str:
 
 # ---------------------------------------------------------------------------- unknown fields
 
-# Words that say how much or how often, not what: they make no two fields the same concept.
-_GENERIC = frozenset(
-    [
-        "per",
-        "visit",
-        "visits",
-        "day",
-        "days",
-        "max",
-        "maximum",
-        "min",
-        "most",
-        "at",
-        "of",
-        "the",
-        "a",
-        "an",
-        "in",
-        "out",
-        "for",
-        "to",
-        "from",
-        "is",
-    ]
-)
+# Words of a field name, for matching an unknown field with the field the analyst meant. Words
+# that say how much or how often (per, day, max) are "generic": a name made only of them must
+# be matched whole; a name with other words must share one of those. Payers' synonyms are
+# folded into one word (a benefit maximum is the plan's payment limit).
+_FILLER = frozenset(["a", "an", "the", "of", "at", "to", "is", "in", "for"])
+_GENERIC = frozenset(["per", "visit", "day", "max", "min", "out", "from"])
+_SYNONYMS = {
+    "maximum": "max",
+    "limit": "max",
+    "limits": "max",
+    "cap": "max",
+    "most": "max",
+    "benefit": "payment",
+    "pays": "payment",
+    "paid": "payment",
+    "pay": "payment",
+    "visits": "visit",
+    "days": "day",
+    "tiers": "tier",
+    "oop": "pocket",
+}
 
 
-def _subject(name: str) -> set[str]:
-    return {w for w in re.split(r"[^a-z0-9]+", name.lower()) if w and w not in _GENERIC}
+def _words(text: str) -> set[str]:
+    words = (w for w in re.split(r"[^a-z0-9]+", text.lower()) if w and w not in _FILLER)
+    return {_SYNONYMS.get(w, w) for w in words}
 
 
-def _related(a: set[str], b: set[str]) -> bool:
-    return any(difflib.SequenceMatcher(None, x, y).ratio() >= 0.8 for x in a for y in b)
+def _near(word: str, words: set[str]) -> bool:
+    return word in words or any(
+        difflib.SequenceMatcher(None, word, w).ratio() >= 0.8 for w in words
+    )
 
 
-def _field_places(
-    model: type[BaseModel], at: tuple[str, ...] = (), depth: int = 0
-) -> list[tuple[tuple[str, ...], str]]:
-    """Every field of a model tree as (the path of the block it is in, its name)."""
-    out: list[tuple[tuple[str, ...], str]] = []
+@dataclass(frozen=True)
+class _Place:
+    """Where a field is written: the block path, its name, and the words it answers to (its
+    own, and the words of the values it takes, e.g. copay_applies: after_deductible)."""
+
+    at: tuple[str, ...]
+    name: str
+    words: frozenset[str]
+
+    def context(self) -> set[str]:
+        return _words(self.at[-1]) if self.at else set()
+
+
+def _literal_words(annotation: Any) -> set[str]:
+    origin = typing.get_origin(annotation)
+    if origin is typing.Literal:
+        return set().union(*(_words(str(v)) for v in typing.get_args(annotation)))
+    if origin in (typing.Union, types.UnionType, typing.Annotated):
+        return set().union(*(_literal_words(a) for a in typing.get_args(annotation)))
+    return set()
+
+
+def _field_places(model: type[BaseModel], at: tuple[str, ...] = (), depth: int = 0) -> list[_Place]:
+    """Every field of a model tree."""
+    out: list[_Place] = []
     for name, info in model.model_fields.items():
-        out.append((at, name))
+        words = _words(name) | _literal_words(info.annotation)
+        out.append(_Place(at, name, frozenset(words)))
         inner = unwrap(info.annotation)
         while typing.get_origin(inner) in (list, dict):
             args = typing.get_args(inner)
@@ -327,44 +348,50 @@ def _field_places(
     return out
 
 
-def _block_words(at: tuple[str, ...]) -> str:
-    if at == ("plans",):
-        return "the plan"
-    if at in (("plans", "in_network"), ("plans", "out_of_network")):
-        return "in_network / out_of_network"
-    if len(at) == 2 and at[0] == "plans":
-        return f"the plan's {at[1]}"
-    return ".".join(at) if at else "the top of the file"
+def _where(place: _Place) -> tuple[str, str]:
+    """(the field's path as the analyst writes it, the block it is written in)."""
+    at = place.at
+    if at[:1] == ("plans",):
+        rest = at[1:]
+        if rest[:1] in (("in_network",), ("out_of_network",)):
+            return ".".join((*rest[1:], place.name)), "in_network / out_of_network"
+        return ".".join((*rest, place.name)), "the plan"
+    return ".".join((*at, place.name)), ".".join(at) if at else "the top of the file"
 
 
 def suggest_field(
     name: str, here: list[str], block: tuple[str, ...], model: type[BaseModel]
 ) -> str:
-    """' Did you mean "x"?' for an unknown field: only names of the same concept (sharing a
-    word that says what, not how much), here first, then where that concept is written."""
-    subject = _subject(name)
-    local = [f for f in here if not subject or not _subject(f) or _related(subject, _subject(f))]
-    hint = did_you_mean(name, local)
-    if hint or not subject:
-        return hint
-    elsewhere = [
-        (at, field)
-        for at, field in _field_places(model)
-        if at != block and _related(subject, _subject(field))
-    ]
-    if not elsewhere:
+    """' Did you mean "x"?' for an unknown field: the field of the same concept that shares
+    the most words with it (a typo of a field here, or a field written elsewhere)."""
+    said = _words(name)
+    subject = said - _GENERIC
+    best: tuple[tuple[int, bool, int, float], _Place] | None = None
+    for place in _field_places(model):
+        known = set(place.words) | place.context()
+        matched = {w for w in said if _near(w, known)}
+        if subject and not matched & subject:
+            continue  # shares only words of how much: another concept
+        if 2 * len(matched) < len(said) or (not subject and matched != said):
+            continue
+        extra = {w for w in _words(place.name) if not _near(w, said)}
+        local = place.at == block and place.name in here
+        score = (len(matched), local, -len(extra), _ratio(name, place.name))
+        if best is None or score > best[0]:
+            best = (score, place)
+    if best is None:
         return ""
-    at, field = max(
-        elsewhere,
-        key=lambda p: (
-            len({w for w in subject if _related({w}, _subject(p[1]))}),
-            -len({w for w in _subject(p[1]) if not _related({w}, subject)}),
-            difflib.SequenceMatcher(None, name, p[1]).ratio(),
-        ),
-    )
-    if field == name:
-        return f' "{name}" is written in {_block_words(at)}, not here.'
-    return f' Did you mean "{field}"? It is written in {_block_words(at)}, not here.'
+    place = best[1]
+    if place.at == block:
+        return f' Did you mean "{place.name}"?'
+    path, where = _where(place)
+    if place.name == name:
+        return f' "{name}" is written at {path} in {where}, not here.'
+    return f' Did you mean "{path}"? It is written in {where}, not here.'
+
+
+def _ratio(a: str, b: str) -> float:
+    return difflib.SequenceMatcher(None, a, b).ratio()
 
 
 def _message(err: ErrorDetails, model: type[BaseModel]) -> str:

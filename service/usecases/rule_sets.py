@@ -18,7 +18,7 @@ from service.domain.index import RuleIndex, ServedPlan
 from service.domain.model import Clinic
 from service.domain.problems import Problem
 from service.domain.versions import Change, PublishRejectedError, diff_versions
-from service.rulefiles import ParsedRuleSet
+from service.rulefiles import ParsedRuleSet, with_later_defaults
 from service.usecases.errors import NotFoundError, RuleSetInvalidError, RuleSetRejectedError
 from service.usecases.ports import PublishedVersion, PublishResult, RuleStore
 
@@ -122,7 +122,8 @@ class RuleSetService:
         _require({"payer_id": payer_id, "from_version": from_version, "to_version": to_version})
         before, content_a = self._with_content(payer_id, from_version, "from_version")
         after, content_b = self._with_content(payer_id, to_version, "to_version")
-        return VersionDiff(before, after, diff_versions(content_a, content_b))
+        changes = diff_versions(with_later_defaults(content_a), with_later_defaults(content_b))
+        return VersionDiff(before, after, changes)
 
     def served_plans(self, payer_id: str | None = None) -> list[ServedPlan]:
         """The plans the index answers for right now, with their versions."""

@@ -95,7 +95,7 @@ def test_the_table_shows_what_is_left_of_the_plans_maximum(grpc_target: str) -> 
     assert result.returncode == 0, result.stderr
     assert "plan maximum left     $0.00 this benefit period" in result.stdout
     assert "patient pays          $78.00" in result.stdout
-    assert "above the plan's maximum payment of at most $1,200.00 a benefit period" in result.stdout
+    assert "above the plan's maximum of $1,200.00 a benefit period" in result.stdout
 
 
 def test_other_network_totals_count_on_a_combined_plan(grpc_target: str) -> None:
@@ -191,7 +191,7 @@ plans:
     assert f"invalid: {draft}: 5 error(s)" in lines
     for where, what in [
         ("in_network.copay[#2].amount", 'write money in quotes with two decimals, like "40.00"'),
-        ("in_network.max_plan_payment_per_visit", 'Did you mean "plan_payment_limit"?'),
+        ("in_network.max_plan_payment_per_visit", 'Did you mean "plan_payment_limit.per_visit"?'),
         ("referral.valid_months", "give either valid_days or valid_months, not both"),
         ("qualifying_diagnoses", '"M" alone would match a whole chapter'),
         ("in_network.deductible_applies", "say whether the deductible applies to massage"),
@@ -216,3 +216,22 @@ def test_validate_offline_against_another_clinic(tmp_path: Path) -> None:
     assert "unknown CPT code 97140: the clinic bills 97124, 97999" in result.stdout
     missing = run("rules", "validate", str(acme), "--offline", "--clinic", str(tmp_path / "no"))
     assert missing.returncode == 2 and "cannot read the clinic profile" in missing.stderr
+
+
+def test_validate_offline_checks_the_files_against_each_other(tmp_path: Path) -> None:
+    rules = Path(__file__).resolve().parents[2] / "payer_rules"
+    birch = (rules / "birch-health" / "2026.yaml").read_text(encoding="utf-8")
+    again = tmp_path / "birch-again.yaml"  # the same label, other content
+    again.write_text(birch.replace('"1600.00"', '"1700.00"', 1), encoding="utf-8")
+    stolen = tmp_path / "acme-with-birch-plan.yaml"  # a plan id of another payer
+    stolen.write_text(
+        birch.replace("id: birch-health", "id: acme-health").replace('"2026.1"', '"2026.9"'),
+        encoding="utf-8",
+    )
+    result = run(
+        "rules", "validate", str(rules / "birch-health" / "2026.yaml"), str(again), str(stolen),
+        "--offline",
+    )  # fmt: skip
+    assert result.returncode == 1, result.stdout
+    assert f'version "2026.1" of birch-health is also defined in {rules}' in result.stdout
+    assert 'plan id "birch-hdhp-copay" is already used by payer birch-health' in result.stdout

@@ -53,7 +53,7 @@ def test_first_visit_copay_and_the_per_visit_maximum(quoter: Quoter) -> None:
         " | plans.lakeside-choice-ppo.in_network.copay[#1]"
     )
     assert _line(est, LineItemKind.NOT_COVERED) == (
-        "above the plan's maximum payment of at most $90.00 a visit"
+        "above the plan's maximum of $90.00 a visit"
         " | plans.lakeside-choice-ppo.plan_payment_limit.per_visit"
     )
     assert "ABOVE_PLAN_MAXIMUM" in reason_codes(est)
@@ -98,8 +98,14 @@ def test_yearly_maximum_partly_used(quoter: Quoter) -> None:
         est, allowed=12800, copay=2000, not_covered=5800, plan_pays=5000, patient_pays=7800
     )
     assert _line(est, LineItemKind.NOT_COVERED) == (
-        "above the plan's maximum payment of at most $1,200.00 a benefit period, $50.00 of it "
-        "left before this visit | plans.lakeside-choice-ppo.plan_payment_limit.per_benefit_period"
+        "above the plan's maximum of $1,200.00 a benefit period ($50.00 of it was left)"
+        " | plans.lakeside-choice-ppo.plan_payment_limit.per_benefit_period"
+    )
+    (reason,) = [r for r in est.reasons if r.code == "ABOVE_PLAN_MAXIMUM"]
+    assert reason.message == (
+        "Lakeside Choice PPO pays at most $1,200.00 a benefit period for massage, and $50.00 of "
+        "it was left before this visit; the $58.00 above it is the client's, and counts toward "
+        "neither the deductible nor the out-of-pocket maximum."
     )
     assert est.benefit_remaining == 0
     assert est.accumulators_after == acc(0, 10000, 5, benefit_paid=120000)

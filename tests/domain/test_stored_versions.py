@@ -89,3 +89,12 @@ def _as_recorded(now: Any, before: Any) -> Any:
     if isinstance(now, list) and isinstance(before, list) and len(now) == len(before):
         return [_as_recorded(n, b) for n, b in zip(now, before, strict=True)]
     return now
+
+
+def test_values_the_first_format_allowed_still_load(clinic: Clinic) -> None:
+    """A limit added to an existing key would refuse versions published before it (the
+    server would not start): a referral valid 4,000 days was valid, and still loads."""
+    content = _stored(STORED / "acme-health--2026.1.json")["content"]
+    content["plans"][0]["referral"]["valid_days"] = 4000
+    parsed = parse_rule_set_content(content, "stored", clinic)
+    assert parsed.checksum == content_checksum(content)

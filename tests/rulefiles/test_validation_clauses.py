@@ -106,7 +106,7 @@ ERRORS: list[tuple[str, tuple[Any, Mutation], str, str]] = [
         "a family deductible below the individual's",
         birch("in_network", "family_deductible", value="1000.00"),
         f"{B}.in_network.family_deductible",
-        "the family deductible $1000.00 is below the individual's $1600.00",
+        "the family deductible $1,000.00 is below the individual's $1,600.00",
     ),
     (
         "a family maximum without an individual one",
@@ -149,7 +149,20 @@ ERRORS: list[tuple[str, tuple[Any, Mutation], str, str]] = [
         "a lowercase placeholder",
         (None, plan_set("qualifying_diagnoses", value=["M54.5x"])),
         f"{P}.qualifying_diagnoses",
-        "write it in capitals, M54.5X (x is ICD-10-CM's placeholder character X)",
+        "write codes in capitals; and X is ICD-10-CM's placeholder character, not a wildcard: "
+        "to match every code under M54.5, write M54.5",
+    ),
+    (
+        "a lowercase range",
+        (None, plan_set("qualifying_diagnoses", value={"any_except": ["z00-z13"]})),
+        f"{P}.qualifying_diagnoses.any_except",
+        '"z00-z13": write it in capitals, Z00-Z13',
+    ),
+    (
+        "no copay tiers",
+        lakeside("in_network", "copay", value=[]),
+        f"{L}.in_network.copay",
+        "list at least one tier",
     ),
     (
         "a backward range",
@@ -291,7 +304,8 @@ def test_an_unknown_field_is_matched_to_its_own_concept(clinic: Clinic) -> None:
     )
     assert "allowed_per_visit?" not in problem.message
     assert (
-        'Did you mean "plan_payment_limit"? It is written in the plan, not here.' in problem.message
+        'Did you mean "plan_payment_limit.per_visit"? It is written in the plan, not here.'
+        in problem.message
     )
 
 
@@ -303,7 +317,7 @@ def test_a_field_in_the_wrong_block_is_pointed_to_its_block(clinic: Clinic) -> N
     find(
         excinfo.value.problems,
         f"{P}.valid_months",
-        '"valid_months" is written in the plan\'s referral, not here.',
+        '"valid_months" is written at referral.valid_months in the plan, not here.',
     )
 
 
@@ -344,3 +358,71 @@ def test_every_problem_of_a_file_in_one_pass(clinic: Clinic) -> None:
         f"{L}.referral.valid_months",
         f"{L}.qualifying_diagnoses",
     } <= fields, problems
+
+
+def test_one_pass_through_broken_lists_and_a_broken_method(clinic: Clinic) -> None:
+    """A broken item of a list (a tier, a reduction, a code) hides none of the checks of the
+    others, and a broken unit method hides none of the checks of the network terms."""
+    data = sample_data(LAKESIDE)
+    plan = acme_plan(data)
+    plan["in_network"]["copay"] = [
+        TIER,
+        {"from_visit": 12, "to_visit": 20, "amount": "30.00"},
+        {"from_visit": 21, "amount": 40.5},
+    ]
+    plan["in_network"]["copay_applies"] = "after_deductible"
+    plan["same_day_reductions"] = [
+        {"procedure_codes": ["98940", "9894"], "allowed_percent": "150"},
+        {"procedure_codes": ["98940"], "allowed_percent": "0"},
+    ]
+    plan["qualifying_diagnoses"] = ["m54.5", "M545", 54.2, "G89.2"]
+    plan["units"]["method"] = "cms8"
+    plan["in_network"]["family_out_of_pocket_max"] = "100.00"
+    parsed, problems = validate_rule_set(to_yaml(data), SOURCE, clinic)
+    assert parsed is None
+    for field, text in [
+        # the structural pass
+        (f"{L}.in_network.copay[#3].amount", 'like "40.50"'),
+        (f"{L}.same_day_reductions[#1].procedure_codes[#2]", "is not a CPT code"),
+        (f"{L}.same_day_reductions[#1].allowed_percent", "outside 0 to 100 percent"),
+        (f"{L}.qualifying_diagnoses[#3]", "must be text"),
+        (f"{L}.units.method", '"cms8" is not allowed here'),
+        # the checks of meaning, in the same pass
+        (f"{L}.in_network.copay[#2].from_visit", "tier 2 starts at visit 12, but visit 11"),
+        (f"{L}.in_network.copay_applies", "a copay after the deductible needs the deductible"),
+        (f"{L}.same_day_reductions[#2].allowed_percent", "0% would make the allowed amount"),
+        (f"{L}.same_day_reductions[#2].procedure_codes", "98940 is also listed in"),
+        (f"{L}.qualifying_diagnoses", '"m54.5": write it in capitals, M54.5'),
+        (f"{L}.qualifying_diagnoses", '"M545" is not an ICD-10 code prefix'),
+        (f"{L}.in_network.family_out_of_pocket_max", "is below the individual's $4,000.00"),
+    ]:
+        find(problems, field, text)
+
+
+@pytest.mark.parametrize(
+    ("block", "name", "hint"),
+    [
+        ((), "max_units_per_day", 'Did you mean "units.max_per_day"? It is written in the plan'),
+        ((), "max_per_day", '"max_per_day" is written at units.max_per_day in the plan'),
+        (("in_network",), "copay_after_deductible", 'Did you mean "copay_applies"?'),
+        ((), "copay_tiers", 'Did you mean "copay"? It is written in in_network / out_of_network'),
+        ((), "benefit_maximum", 'Did you mean "plan_payment_limit"?'),
+        ((), "per_visit_maximum", 'Did you mean "plan_payment_limit.per_visit"?'),
+        (("in_network",), "oop_max", 'Did you mean "out_of_pocket_max"?'),
+        (("in_network",), "allowed", 'Did you mean "allowed_per_unit"?'),
+        ((), "visit_limits", 'Did you mean "visit_limit"?'),
+        (("units",), "max_per_dy", 'Did you mean "max_per_day"?'),
+    ],
+)
+def test_unknown_fields_are_matched_by_concept(
+    clinic: Clinic, block: tuple[str, ...], name: str, hint: str
+) -> None:
+    data = sample_data(RULES_DIR / "rainier-public" / "2026.yaml")
+    node = acme_plan(data)
+    for key in block:
+        node = node[key]
+    node[name] = "1"
+    _, problems = validate_rule_set(to_yaml(data), SOURCE, clinic)
+    at = ".".join(("plans[rainier-ump-classic]", *block, name))
+    find(problems, at, f'unknown field "{name}".')
+    find(problems, at, hint)

@@ -107,3 +107,25 @@ def test_served_plans_say_which_version_takes_over_from_when(layer: Layer) -> No
     ]
     assert taken == [("2026.1", "2026.2"), ("2026.2", None), ("2027.1", None)]
     assert len(layer.rule_sets.served_plans()) == 8
+
+
+def test_a_diff_of_a_later_key_back_to_its_default_reads_as_a_change(layer: Layer) -> None:
+    """Canonical content leaves a later key out at its default; the diff still says what it
+    changed from and to, not that it was removed."""
+    text = (ACME_2026_FILE.parents[1] / "pacific-advantage" / "2026.yaml").read_text(
+        encoding="utf-8"
+    )
+    relaxed = (
+        text.replace('version: "2026.1"', 'version: "2026.2"')
+        .replace("effective_from: 2026-01-01", "effective_from: 2026-07-01")
+        .replace("required_for_coverage: true", "required_for_coverage: false")
+    )
+    layer.rule_sets.publish(relaxed, "pacific-2026.2.yaml", "analyst", "")
+    changes = [
+        str(c) for c in layer.rule_sets.diff("pacific-advantage", "2026.1", "2026.2").changes
+    ]
+    assert changes == [
+        "effective_from: 2026-01-01 -> 2026-07-01",
+        "plans[pacific-ma-chronic-pain].prior_authorization.required_for_coverage: yes -> no",
+        "version: 2026.1 -> 2026.2",
+    ]

@@ -1,6 +1,6 @@
 """Plan payment limits: the most the plan pays per visit and per benefit period. Applied
 after the out-of-pocket cap; what is above a limit is the patient's, outside the deductible
-and the maximum (docs/cost-rules.md §4)."""
+and the maximum (docs/cost-rules.md §5)."""
 
 from __future__ import annotations
 
@@ -19,14 +19,14 @@ class PlanPayment:
     above_maximum: Cents
     benefit_remaining: Cents | None  # of the per-period limit, after this visit
     ref: str = ""  # the limit that bit
-    words: str = ""  # that limit in words
+    words: str = ""  # that limit in words: "$90.00 a visit"
 
     def write_above(self, ledger: Ledger) -> None:
         """The not-covered line for what is above the limit (after the plan's payment)."""
         if self.above_maximum:
             ledger.line(
                 LineItemKind.NOT_COVERED,
-                f"above the plan's maximum payment of {self.words}",
+                f"above the plan's maximum of {self.words}",
                 self.above_maximum,
                 self.ref,
             )
@@ -48,28 +48,32 @@ class PaymentLimitStep:
 
     def apply(self, visit: Visit, owed: Cents, ledger: Ledger) -> PlanPayment:
         """`owed` is the allowed amount less the capped cost share."""
-        pays, ref, words = owed, "", ""
+        pays, ref, words, reason = owed, "", "", ""
         per_visit = self.limit.per_visit
         if per_visit is not None and per_visit < pays:
             pays = per_visit
             ref = f"{self.limit.ref}.per_visit"
-            words = f"at most {format_usd(per_visit)} a visit"
+            words = f"{format_usd(per_visit)} a visit"
+            reason = f"{self.plan_name} pays at most {words} for massage"
         left = self.remaining_before(visit)
         if left is not None and left < pays:
             assert self.limit.per_period is not None
             pays = left
             ref = f"{self.limit.ref}.per_benefit_period"
             words = (
-                f"at most {format_usd(self.limit.per_period)} a benefit period, "
-                f"{format_usd(left)} of it left before this visit"
+                f"{format_usd(self.limit.per_period)} a benefit period "
+                f"({format_usd(left)} of it was left)"
+            )
+            reason = (
+                f"{self.plan_name} pays at most {format_usd(self.limit.per_period)} a benefit "
+                f"period for massage, and {format_usd(left)} of it was left before this visit"
             )
         above = owed - pays
         if above:
             ledger.reason(
                 "ABOVE_PLAN_MAXIMUM",
-                f"{self.plan_name} pays {words} for massage; the {format_usd(above)} above it "
-                "is the client's and counts toward neither the deductible nor the "
-                "out-of-pocket maximum.",
+                f"{reason}; the {format_usd(above)} above it is the client's, and counts toward "
+                "neither the deductible nor the out-of-pocket maximum.",
                 ref,
             )
         return PlanPayment(pays, above, None if left is None else left - pays, ref, words)
