@@ -13,6 +13,7 @@ values that are None stay unset in the proto.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import TypeVar
 
@@ -25,6 +26,7 @@ from service.domain import model
 from service.domain.errors import FieldViolation, InvalidRequestError
 from service.domain.money import Cents
 from service.domain.validation import recurrence_violations
+from service.interop.x12.apply import Applied, Reconciliation
 from service.wire import CURRENCY, NANOS_PER_CENT, cents_from_money, date_to_proto, money_to_proto
 
 E = TypeVar("E")
@@ -241,6 +243,67 @@ def _other_network_from_proto(
         or 0,
         family_deductible_met=_optional_money(other, "family_deductible_met", path, out),
         family_out_of_pocket_met=_optional_money(other, "family_out_of_pocket_met", path, out),
+    )
+
+
+_TYPED_MONEY = (
+    "deductible_met",
+    "out_of_pocket_met",
+    "family_deductible_met",
+    "family_out_of_pocket_met",
+    "benefit_paid",
+)
+_TYPED_OTHER = (
+    "deductible_met",
+    "out_of_pocket_met",
+    "family_deductible_met",
+    "family_out_of_pocket_met",
+)
+
+
+def typed_accumulators(session: pb.SessionDetails) -> frozenset[str]:
+    """The accumulators the caller set (they win over a 271's). A visit count of 0 is the
+    proto3 default and cannot be told from "not sent": the 271's count is used then."""
+    acc, other = session.accumulators, session.other_network_accumulators
+    names = {name for name in _TYPED_MONEY if acc.HasField(name)}
+    if acc.visits_used:
+        names.add("visits_used")
+    names |= {f"other_network.{name}" for name in _TYPED_OTHER if other.HasField(name)}
+    return frozenset(names)
+
+
+def fill_from_eligibility(session: pb.SessionDetails, applied: Sequence[Applied]) -> None:
+    """Write what a 271 filled in into `session` (as a saved quote keeps it) and drop the
+    271 itself: the saved request then prices alone, and holds no member identity."""
+    for figure in applied:
+        target: pb.Accumulators | pb.OtherNetworkAccumulators = session.accumulators
+        name = figure.field
+        if name.startswith("other_network."):
+            target, name = session.other_network_accumulators, name.split(".", 1)[1]
+        if name == "visits_used":
+            session.accumulators.visits_used = figure.value
+        else:
+            getattr(target, name).CopyFrom(money_to_proto(figure.value))
+    session.ClearField("eligibility_271")
+
+
+def eligibility_to_proto(found: Reconciliation) -> pb.EligibilityCheck:
+    return pb.EligibilityCheck(
+        priced_by=found.priced_by,
+        applied=[
+            pb.EligibilityFigure(field=a.field, amount=a.amount, explanation=a.how)
+            for a in found.applied
+        ],
+        disagreements=[
+            pb.EligibilityDisagreement(
+                term=d.term,
+                rule_value=d.rule_value,
+                eligibility_value=d.eligibility_value,
+                service_type=d.service_type,
+                rule_ref=d.rule_ref,
+            )
+            for d in found.disagreements
+        ],
     )
 
 

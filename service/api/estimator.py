@@ -20,12 +20,20 @@ from service.api import convert
 from service.api.errors import abort, status_for_logged
 from service.domain import model
 from service.domain.errors import FieldViolation, InvalidRequestError
+from service.interop.x12.apply import Reconciliation
+from service.usecases.eligibility import reconcile
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["EstimatorService"].full_name
 
 
 class QuoterLike(Protocol):
     """What the servicer needs of service.domain.quoting.Quoter."""
+
+    clinic: model.Clinic
+
+    def rules_for(
+        self, plan_id: str, date_of_service: date, as_of: datetime | None = None
+    ) -> tuple[model.RuleSetVersion, model.PlanRules]: ...
 
     def violations(self, request: model.SessionRequest) -> list[FieldViolation]: ...
 
@@ -61,20 +69,41 @@ class EstimatorServicer(pb_grpc.EstimatorServiceServicer):
             as_of = convert.rules_as_of_from_proto(
                 request.HasField("rules_as_of"), request.rules_as_of, "rules_as_of"
             )
-            estimate = self._estimate_one(request.session, "session.", as_of)
-            return pb.EstimateSessionResponse(estimate=convert.estimate_to_proto(estimate))
+            return pb.EstimateSessionResponse(
+                estimate=answer(*self._estimate_one(request.session, "session.", as_of))
+            )
         except Exception as exc:  # every error leaves as a status, never a traceback
             abort(context, exc, "EstimateSession")
 
     def _estimate_one(
         self, session: pb.SessionDetails, prefix: str, as_of: datetime | None
-    ) -> model.Estimate:
-        """Parse and price one session; every bad field of it is named under `prefix`."""
-        req = self.parse_session(session, prefix)
+    ) -> tuple[model.Estimate, Reconciliation | None]:
+        """Parse and price one session (with its 271, when it carries one); every bad field
+        of it is named under `prefix`."""
+        req, found = self.parse_with_eligibility(session, prefix, as_of)
         try:
-            return self._quoter.estimate(req, as_of)
+            return self._quoter.estimate(req, as_of), found
         except InvalidRequestError as exc:
             raise exc.prefixed(prefix) from None
+
+    def parse_with_eligibility(
+        self, session: pb.SessionDetails, prefix: str, as_of: datetime | None
+    ) -> tuple[model.SessionRequest, Reconciliation | None]:
+        """The request a session describes, with what its 271 says is left filled in."""
+        req = self.parse_session(session, prefix)
+        if not session.eligibility_271:
+            return req, None
+        try:
+            found = reconcile(
+                session.eligibility_271,
+                req,
+                self._quoter.rules_for,
+                as_of,
+                convert.typed_accumulators(session),
+            )
+        except InvalidRequestError as exc:
+            raise exc.prefixed(prefix) from None
+        return found.request, found
 
     def parse_session(self, session: pb.SessionDetails, prefix: str) -> model.SessionRequest:
         """The request a session describes; when the wire format already has bad fields, the
@@ -120,6 +149,11 @@ class EstimatorServicer(pb_grpc.EstimatorServiceServicer):
         )
         violations.extend(found)
         explicit = request.WhichOneof("schedule") == "dates"
+        checked: Reconciliation | None = None
+        if not violations and request.session.eligibility_271:
+            assert dates is not None
+            checked = self._plan_eligibility(request.session, template, dates, explicit, as_of)
+            template = checked.request
         if violations:
             domain = self._quoter.plan_violations(template, dates if explicit else None)
             _refuse(violations, _plan_paths(domain))
@@ -128,7 +162,34 @@ class EstimatorServicer(pb_grpc.EstimatorServiceServicer):
             plan = self._quoter.treatment_plan(template, [d for d in dates if d], as_of)
         except InvalidRequestError as exc:
             raise InvalidRequestError(_prefixed(_plan_paths(exc.violations))) from None
-        return convert.treatment_plan_to_proto(plan)
+        response = convert.treatment_plan_to_proto(plan)
+        if checked is not None:
+            response.eligibility.CopyFrom(convert.eligibility_to_proto(checked))
+        return response
+
+    def _plan_eligibility(
+        self,
+        session: pb.SessionDetails,
+        template: model.SessionRequest,
+        dates: Sequence[date | None],
+        explicit: bool,
+        as_of: datetime | None,
+    ) -> Reconciliation:
+        """A treatment plan's 271, read against the rules of its first session (what is
+        left then carries forward session by session, as typed accumulators would)."""
+        domain = self._quoter.plan_violations(template, dates if explicit else None)
+        if domain:  # the 271 is read against a session the plan accepts
+            _refuse([], _plan_paths(domain))
+        try:
+            return reconcile(
+                session.eligibility_271,
+                template,
+                self._quoter.rules_for,
+                as_of,
+                convert.typed_accumulators(session),
+            )
+        except InvalidRequestError as exc:
+            raise exc.prefixed("session.") from None
 
     # ------------------------------------------------------------------ batch
 
@@ -154,14 +215,22 @@ class EstimatorServicer(pb_grpc.EstimatorServiceServicer):
         for index, session in enumerate(request.sessions):
             result = response.results.add(index=index)
             try:
-                estimate = self._estimate_one(session, f"sessions[{index}].", as_of)
+                priced = self._estimate_one(session, f"sessions[{index}].", as_of)
             except Exception as exc:  # one bad row fails alone
                 result.error.CopyFrom(status_for_logged(exc, f"EstimateSessions[{index}]"))
                 response.failed_count += 1
             else:
-                result.estimate.CopyFrom(convert.estimate_to_proto(estimate))
+                result.estimate.CopyFrom(answer(*priced))
                 response.succeeded_count += 1
         return response
+
+
+def answer(estimate: model.Estimate, found: Reconciliation | None) -> pb.Estimate:
+    """The estimate on the wire, with what its 271 filled in and disagrees on."""
+    message = convert.estimate_to_proto(estimate)
+    if found is not None:
+        message.eligibility.CopyFrom(convert.eligibility_to_proto(found))
+    return message
 
 
 def _plan_paths(

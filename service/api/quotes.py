@@ -8,23 +8,25 @@ the replay), with the rule version that answered.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
 import grpc
-from google.protobuf import json_format
+from google.protobuf import json_format, struct_pb2
+from google.protobuf.message import Message
 from massage_estimator.v1 import estimator_pb2 as pb
 
 from service.api import convert
 from service.api.errors import abort, status_for_logged
-from service.api.estimator import EstimatorServicer, QuoterLike
-from service.domain.errors import InvalidRequestError
+from service.api.estimator import EstimatorServicer, QuoterLike, answer
+from service.domain.errors import EstimateUnavailableError, InvalidRequestError
 from service.domain.model import Estimate
 from service.usecases import QuoteService, QuoteStoreUnavailableError, SavedQuote, known_at
 from service.usecases.quotes import quote_id_from_text
 
 
-def to_record(message: pb.EstimateSessionRequest | pb.Estimate) -> dict[str, Any]:
+def to_record(message: Message) -> dict[str, Any]:
     """Protobuf JSON that keeps field presence (unset optional fields stay unset)."""
     value: dict[str, Any] = json_format.MessageToDict(message, preserving_proto_field_name=True)
     return value
@@ -61,13 +63,18 @@ class QuotingServicer(EstimatorServicer):
             as_of = convert.rules_as_of_from_proto(
                 request.HasField("rules_as_of"), request.rules_as_of, "rules_as_of"
             )
-            session = self.parse_session(request.session, "session.")
+            session, found = self.parse_with_eligibility(request.session, "session.", as_of)
+            kept = pb.EstimateSessionRequest()
+            kept.CopyFrom(request)
+            checked: dict[str, Any] = {}
+            if found is not None:  # saved as priced: the 271's amounts, not the 271
+                convert.fill_from_eligibility(kept.session, found.applied)
+                checked = {"eligibility": to_record(convert.eligibility_to_proto(found))}
             try:
-                estimate, saved = quotes.save(session, as_of, to_record(request))
+                estimate, saved = quotes.save(session, as_of, to_record(kept), checked)
             except InvalidRequestError as exc:
                 raise exc.prefixed("session.") from None
-            answer = convert.estimate_to_proto(estimate)
-            return pb.EstimateSessionResponse(estimate=answer, quote_id=saved.id)
+            return pb.EstimateSessionResponse(estimate=answer(estimate, found), quote_id=saved.id)
         except Exception as exc:
             abort(context, exc, "EstimateSession (save_quote)")
 
@@ -87,9 +94,52 @@ class QuotingServicer(EstimatorServicer):
         except Exception as exc:  # the saved quote is still returned, with why it cannot replay
             response.replay_error.CopyFrom(status_for_logged(exc, "GetQuote replay"))
             return response
+        if response.estimate.HasField("eligibility"):  # a record of the 271 read when saved
+            replay.eligibility.CopyFrom(response.estimate.eligibility)
         response.replay.CopyFrom(replay)
         response.replay_matches = replay == response.estimate
         return response
+
+    def GetQuoteFhir(
+        self, request: pb.GetQuoteFhirRequest, context: grpc.ServicerContext
+    ) -> pb.GetQuoteFhirResponse:
+        try:
+            quotes = self._require_quotes()
+            saved = quotes.get(quote_id_from_text(request.quote_id))
+            return self._fhir(quotes, saved)
+        except Exception as exc:
+            abort(context, exc, "GetQuoteFhir")
+
+    def _fhir(self, quotes: QuoteService, saved: SavedQuote) -> pb.GetQuoteFhirResponse:
+        """The saved quote as PCT FHIR, built from its replay, which must equal what was
+        saved (the FHIR form then says exactly what the client was told)."""
+        from service.interop.fhir import pct  # fhir.resources loads only when asked for
+
+        response, stored_request, replay_as_of = _saved_to_proto(saved)
+        session = self.parse_session(stored_request.session, "session.")
+        estimate = quotes.replay(session, replay_as_of)
+        replay = convert.estimate_to_proto(estimate)
+        if response.estimate.HasField("eligibility"):
+            replay.eligibility.CopyFrom(response.estimate.eligibility)
+        if replay != response.estimate:
+            raise EstimateUnavailableError(
+                "QUOTE_NO_LONGER_REPLAYS",
+                f"saved quote {saved.id} no longer prices the same with the rules known when "
+                "it was saved (GetQuote shows both), so its FHIR form would not be what the "
+                "client was told",
+            )
+        resource = pct.quote_resource(
+            pct.SavedQuote(
+                quote_id=saved.id,
+                created_at=saved.created_at,
+                request=session,
+                estimate=estimate,
+                clinic=self._quoter.clinic,
+            )
+        )
+        body = struct_pb2.Struct()
+        body.update(json.loads(pct.to_json(resource)))
+        return pb.GetQuoteFhirResponse(resource_type=resource.get_resource_type(), resource=body)
 
 
 def _saved_to_proto(

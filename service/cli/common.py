@@ -39,6 +39,15 @@ T = TypeVar("T")
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
+def read_text_file(name: str, limit: int) -> str:
+    """A small text file named by the user (`-`: standard input), read as Latin-1 so no byte
+    fails; at most `limit` + 1 characters, so the service can say a file is too long."""
+    if name == "-":
+        return sys.stdin.read(limit + 1)
+    with open(name, encoding="latin-1") as handle:
+        return handle.read(limit + 1)
+
+
 def parse_day(value: object) -> datetime:
     """A YYYY-MM-DD flag; a day that does not exist ("2026-02-30") is named as such, in
     words a clerk reads ("... is not a date"), not the date type's format list."""

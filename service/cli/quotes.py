@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated
 
 import typer
+from google.protobuf import json_format
 from massage_estimator.v1 import estimator_pb2 as pb
 from rich import box
 from rich.table import Table
@@ -27,6 +29,14 @@ def show(
     config_file: common.ConfigOpt = None,
     timeout: common.TimeoutOpt = common.DEFAULT_TIMEOUT,
     as_json: common.JsonOpt = False,
+    fhir: Annotated[
+        bool,
+        typer.Option(
+            "--fhir",
+            help="Print the quote as Da Vinci PCT FHIR R4 JSON: an Advanced EOB for an insured "
+            "client, a Good Faith Estimate Bundle for a self-pay client.",
+        ),
+    ] = False,
 ) -> None:
     """Show a saved quote as answered, and whether its replay gives the same numbers.
 
@@ -38,9 +48,19 @@ def show(
 
       massage-estimator quotes show 0ea66f33-30a0-4d44-a6b1-d04639a448d8 --json
 
+      massage-estimator quotes show 0ea66f33-30a0-4d44-a6b1-d04639a448d8 --fhir > aeob.json
+
     Exit codes: 0 shown and the replay matches, 1 the replay differs, the quote is unknown
     or the service refused, 2 bad usage.
     """
+    if fhir:
+        fhir_request = pb.GetQuoteFhirRequest(quote_id=quote_id)
+        fhir_response: pb.GetQuoteFhirResponse = common.call_service(
+            target, lambda stub: stub.GetQuoteFhir(fhir_request, timeout=timeout), config_file
+        )
+        body = json_format.MessageToDict(fhir_response.resource)
+        typer.echo(json.dumps(body, indent=2, ensure_ascii=False))
+        return
     request = pb.GetQuoteRequest(quote_id=quote_id)
     response: pb.GetQuoteResponse = common.call_service(
         target, lambda stub: stub.GetQuote(request, timeout=timeout), config_file

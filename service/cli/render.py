@@ -8,9 +8,11 @@ from collections.abc import Sequence
 from google.type import money_pb2
 from massage_estimator.v1 import estimator_pb2 as pb
 from rich import box
-from rich.console import Console
+from rich.console import Console, Group
 from rich.measure import Measurement
+from rich.panel import Panel
 from rich.table import Table
+from rich.text import Text
 
 from service.domain.money import dollars_str, format_usd
 from service.wire import cents_from_money, date_text
@@ -120,8 +122,46 @@ def rule_version_line(est: pb.Estimate) -> str:
     )
 
 
+def render_eligibility(check: pb.EligibilityCheck) -> None:
+    """What a payer's 271 filled in and, first and boxed, where it disagrees with the rule
+    table that priced the quote (a stale fee schedule or copay must not go unnoticed)."""
+    if check.disagreements:
+        table = Table(box=box.SIMPLE_HEAD)
+        for column in ("term", "rule table", "payer's 271", "service type"):
+            table.add_column(column)
+        for x in check.disagreements:
+            table.add_row(
+                x.term.replace("_", " "), x.rule_value, x.eligibility_value, x.service_type
+            )
+        console.print(
+            Panel(
+                Group(
+                    table,
+                    Text(
+                        f"This quote was priced by {check.priced_by}. Check the "
+                        "plan with the payer before you rely on it."
+                    ),
+                ),
+                title=f"THE PAYER'S 271 DISAGREES WITH THE RULE TABLE ON "
+                f"{len(check.disagreements)} TERM{'S' if len(check.disagreements) > 1 else ''}",
+                border_style="bold red",
+            )
+        )
+    else:
+        console.print(f"The payer's 271 agrees with {check.priced_by}.", markup=False)
+    if check.applied:
+        console.print("[bold]From the payer's 271[/bold]")
+        for figure in check.applied:
+            console.print(
+                f"  {figure.field.replace('_', ' ')}: {figure.amount} ({figure.explanation})",
+                markup=False,
+            )
+
+
 def render_estimate(est: pb.Estimate) -> None:
     """One estimate: summary, line items, reasons, what is missing, the rule version."""
+    if est.HasField("eligibility"):
+        render_eligibility(est.eligibility)
     title = f"{est.plan_id} · {est.session_type} · {est.minutes} min · {day(est.date_of_service)}"
     summary = Table(title=title, box=box.SIMPLE, show_header=False, title_justify="left")
     summary.add_column("field", style="bold")
@@ -182,6 +222,8 @@ def render_estimate(est: pb.Estimate) -> None:
 
 def render_plan(resp: pb.EstimateTreatmentPlanResponse) -> None:
     """A treatment plan: one row per session, the totals, then why sessions are not covered."""
+    if resp.HasField("eligibility"):
+        render_eligibility(resp.eligibility)
     first = resp.sessions[0] if resp.sessions else None
     title = (
         f"Treatment plan: {first.plan_id} · {first.session_type} · {first.minutes} min · "

@@ -21,7 +21,13 @@ import typer
 from massage_estimator.v1 import estimator_pb2 as pb
 
 from service import wire
-from service.cli.common import choice_metavar, choice_parser, dollars, parse_day
+from service.cli.common import (
+    choice_metavar,
+    choice_parser,
+    dollars,
+    parse_day,
+    read_text_file,
+)
 from service.domain.model import Injury, Network, ProviderCredential, ReferralKind
 
 R = TypeVar("R")
@@ -97,11 +103,28 @@ def _visits_used(details: pb.SessionDetails, value: int) -> None:
     details.accumulators.visits_used = value
 
 
+def read_271_file(value: object) -> str:
+    """The text of a 271 file named on the command line (`-` for standard input); the
+    service reads it, so a file that is not a 271 is refused there, naming --eligibility."""
+    name = str(value)
+    try:
+        return read_text_file(name, MAX_271_FILE)
+    except OSError as exc:
+        raise typer.BadParameter(f"cannot read {name}: {exc.strerror}") from None
+
+
+def _eligibility(details: pb.SessionDetails, value: str | None) -> None:
+    if value:
+        details.eligibility_271 = value
+
+
 def _referral(details: pb.SessionDetails, value: ReferralKind) -> None:
     details.referral.kind = wire.REFERRAL_KINDS[value]
 
 
 CLAUSES = "Plan clauses (docs/cli.md#plan-clauses)"
+ELIGIBILITY = "Eligibility (docs/interop.md)"
+MAX_271_FILE = 65_536  # the service's limit; a longer file is refused there, by name
 
 SESSION_FLAGS: tuple[SessionFlag, ...] = (
     SessionFlag(
@@ -146,19 +169,23 @@ SESSION_FLAGS: tuple[SessionFlag, ...] = (
         parser=choice_parser(Injury), metavar=choice_metavar(Injury),
     ),
     SessionFlag(
-        "deductible_met", "--deductible-met", str,
-        'Deductible met this benefit period, dollars ("450.00").',
-        "accumulators.deductible_met", _money("deductible_met", "--deductible-met"),
-        default="0",
+        "deductible_met", "--deductible-met", str | None,
+        'Deductible met this benefit period, dollars ("450.00"); default 0, or what '
+        "--eligibility says.",
+        "accumulators.deductible_met",
+        _optional_money("accumulators.deductible_met", "--deductible-met"), default=None,
     ),
     SessionFlag(
-        "oop_met", "--oop-met", str, "Out-of-pocket maximum met this benefit period, dollars.",
-        "accumulators.out_of_pocket_met", _money("out_of_pocket_met", "--oop-met"),
-        default="0",
+        "oop_met", "--oop-met", str | None,
+        "Out-of-pocket maximum met this benefit period, dollars; default 0, or what "
+        "--eligibility says.",
+        "accumulators.out_of_pocket_met",
+        _optional_money("accumulators.out_of_pocket_met", "--oop-met"), default=None,
     ),
     SessionFlag(
         "visits_used", "--visits-used", int,
-        "Visits used in the plan's limit bucket this period.",
+        "Visits used in the plan's limit bucket this period; default 0, or what "
+        "--eligibility says.",
         "accumulators.visits_used", _visits_used, default=0,
     ),
     SessionFlag(
@@ -227,6 +254,14 @@ SESSION_FLAGS: tuple[SessionFlag, ...] = (
         "provider_credential", _provider, default=None,
         parser=choice_parser(ProviderCredential), metavar=choice_metavar(ProviderCredential),
         panel=CLAUSES,
+    ),
+    SessionFlag(
+        "eligibility", "--eligibility", str | None,
+        "The payer's X12 271 for this client (a file, or - for stdin): what it says is "
+        "remaining fills the met and used flags you leave out; disagreements with the rule "
+        "table are listed.",
+        "eligibility_271", _eligibility, default=None, parser=read_271_file,
+        metavar="FILE.271", panel=ELIGIBILITY,
     ),
 )  # fmt: skip
 

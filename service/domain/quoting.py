@@ -23,6 +23,8 @@ from service.domain.model import (
     Clinic,
     Estimate,
     NetworkTotals,
+    PlanRules,
+    RuleSetVersion,
     SessionRequest,
     TreatmentPlanEstimate,
 )
@@ -45,6 +47,12 @@ class Quoter:
         """Serve `index` from now on. Swapping the reference is atomic: a quote in flight
         keeps the index it started with (callers serialise rebuilds, see IndexRefresher)."""
         self._index = index
+
+    def rules_for(
+        self, plan_id: str, date_of_service: date, as_of: datetime | None = None
+    ) -> tuple[RuleSetVersion, PlanRules]:
+        """The version and plan rules that answer for this plan and date (as a quote would)."""
+        return self._index.resolve(plan_id, date_of_service, as_of)
 
     def violations(self, request: SessionRequest) -> list[FieldViolation]:
         """Everything wrong with one session, field by field: the one check every quote gets

@@ -74,10 +74,15 @@ class QuoteService:
         self._catch_up = catch_up or (lambda: None)
 
     def save(
-        self, request: SessionRequest, as_of: datetime | None, request_record: Mapping[str, Any]
+        self,
+        request: SessionRequest,
+        as_of: datetime | None,
+        request_record: Mapping[str, Any],
+        annotations: Mapping[str, Any] | None = None,
     ) -> tuple[Estimate, SavedQuote]:
         """Price `request` as of the moment it is saved (or its own earlier rules_as_of) and
-        keep it with the rule version that answered."""
+        keep it with the rule version that answered; `annotations` are kept beside the
+        answer (e.g. what a 271 filled in), never priced again by a replay."""
         # A saved quote is about to be written anyway: make sure the index holds every version
         # committed so far (one marker read; a reload only when another replica published and
         # the watcher has not caught up yet), so the replay with created_at sees the same
@@ -88,7 +93,7 @@ class QuoteService:
         version = estimate.rule_version
         quote = NewQuote(
             request=request_record,
-            response=self._record(estimate),
+            response={**self._record(estimate), **(annotations or {})},
             plan_id=estimate.plan_id,  # as priced (stripped), not as sent
             payer_id=version.payer_id if version else None,
             version=version.version if version else None,

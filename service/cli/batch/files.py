@@ -32,6 +32,7 @@ OUTPUT_COLUMNS = (
     "missing",
     "rule_version",
     "reasons",
+    "eligibility_disagreements",
     "error_code",
     "error_message",
 )

@@ -14,6 +14,7 @@ from massage_estimator.v1 import estimator_pb2 as pb
 
 from service import wire
 from service.cli import common
+from service.cli.session_flags import MAX_271_FILE
 from service.domain.model import SELF_PAY_PLAN_ID
 from service.domain.money import parse_dollars
 
@@ -50,6 +51,9 @@ COLUMNS: dict[str, str] = {
     "same_day_procedure_codes": 'Other procedures billed the same day, separated by ";" or '
     'spaces, e.g. "98940".',
     "provider_credential": "lmt, pt, dc or md_do (default: the clinic's).",
+    "eligibility": "A payer's X12 271 file for the client (a path, relative to the folder "
+    "the command runs in): what it says is remaining fills the met and used columns left "
+    "empty; the output lists disagreements with the rule table.",
 }
 
 # Optional money columns: (column, message, field); left empty they stay unset, which for
@@ -194,8 +198,13 @@ class _Cells:
             network=check(lambda: _choice(get("network"), "network", _NETWORK), pb.NETWORK_IN),
             injury=check(lambda: _choice(get("injury"), "injury", _INJURY), pb.INJURY_NONE),
             accumulators=pb.Accumulators(
-                deductible_met=check(lambda: _money(get("deductible_met"), "deductible_met"), None),
-                out_of_pocket_met=check(lambda: _money(get("oop_met"), "oop_met"), None),
+                # left empty they stay unset: $0, or what the row's 271 says
+                deductible_met=check(lambda: _money(get("deductible_met"), "deductible_met"), None)
+                if get("deductible_met")
+                else None,
+                out_of_pocket_met=check(lambda: _money(get("oop_met"), "oop_met"), None)
+                if get("oop_met")
+                else None,
                 visits_used=check(lambda: _int(get("visits_used"), "visits_used", default=0), 0),
             ),
             prior_authorization_on_file=check(lambda: _flag(get("prior_auth_on_file")), False),
@@ -234,6 +243,15 @@ class _Cells:
             lambda: _choice(get("provider_credential"), "provider_credential", _PROVIDER),
             pb.PROVIDER_CREDENTIAL_UNSPECIFIED,
         )
+        if get("eligibility"):
+            details.eligibility_271 = check(lambda: _read_271(get("eligibility")), "")
+
+
+def _read_271(name: str) -> str:
+    try:
+        return common.read_text_file(name, MAX_271_FILE)
+    except OSError as exc:
+        raise _RowError("eligibility", f"cannot read {name}: {exc.strerror}") from None
 
 
 def parse_row(

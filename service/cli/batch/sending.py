@@ -95,6 +95,11 @@ def estimate_row(row_id: str, est: pb.Estimate) -> dict[str, Any]:
         "missing": [m.code for m in est.missing],
         "rule_version": version_label(rv) if est.HasField("rule_version") else "",
         "reasons": [r.code for r in est.reasons],
+        # what a row's 271 states differently from the rule table that priced it
+        "eligibility_disagreements": [
+            f"{x.term}: rule table {x.rule_value}, 271 {x.eligibility_value}"
+            for x in est.eligibility.disagreements
+        ],
         "error_code": "",
         "error_message": "",
     }
@@ -107,6 +112,7 @@ def error_row(row_id: str, code: str, message: str) -> dict[str, Any]:
         status="error",
         missing=[],
         reasons=[],
+        eligibility_disagreements=[],
         error_code=code,
         error_message=message,
     )
