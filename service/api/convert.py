@@ -304,6 +304,7 @@ def eligibility_to_proto(found: Reconciliation) -> pb.EligibilityCheck:
             )
             for d in found.disagreements
         ],
+        notes=found.notes,
     )
 
 

@@ -150,8 +150,7 @@ class EstimatorServicer(pb_grpc.EstimatorServiceServicer):
         violations.extend(found)
         explicit = request.WhichOneof("schedule") == "dates"
         checked: Reconciliation | None = None
-        if not violations and request.session.eligibility_271:
-            assert dates is not None
+        if not violations and dates is not None and request.session.eligibility_271:
             checked = self._plan_eligibility(request.session, template, dates, explicit, as_of)
             template = checked.request
         if violations:

@@ -63,6 +63,8 @@ class QuotingServicer(EstimatorServicer):
             as_of = convert.rules_as_of_from_proto(
                 request.HasField("rules_as_of"), request.rules_as_of, "rules_as_of"
             )
+            if request.session.eligibility_271:  # read the 271 against the rules that price it
+                quotes.catch_up()
             session, found = self.parse_with_eligibility(request.session, "session.", as_of)
             kept = pb.EstimateSessionRequest()
             kept.CopyFrom(request)

@@ -147,8 +147,12 @@ def render_eligibility(check: pb.EligibilityCheck) -> None:
                 border_style="bold red",
             )
         )
-    else:
+    elif not check.notes:
         console.print(f"The payer's 271 agrees with {check.priced_by}.", markup=False)
+    if check.notes:
+        console.print("[bold]The payer's 271 also says[/bold]")
+        for note in check.notes:
+            console.print(f"  {note}", markup=False)
     if check.applied:
         console.print("[bold]From the payer's 271[/bold]")
         for figure in check.applied:

@@ -102,6 +102,11 @@ class QuoteService:
         saved = self._store.save_quote(quote, now=created_at)
         return estimate, saved
 
+    def catch_up(self) -> None:
+        """Bring the index up to date with the rule store (what `save` does first), for a
+        caller that reads the rules before saving (a 271 read against them)."""
+        self._catch_up()
+
     def get(self, quote_id: str) -> SavedQuote:
         saved = self._store.get_quote(quote_id)
         if saved is None:

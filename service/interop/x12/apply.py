@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
-from service.domain.errors import EstimateUnavailableError
+from service.domain.errors import EstimateUnavailableError, FieldViolation, InvalidRequestError
 from service.domain.model import (
     Accumulators,
     Network,
+    NetworkAccumulation,
     NetworkTerms,
     NetworkTotals,
     PlanRules,
@@ -34,6 +36,7 @@ from service.domain.model import (
 from service.domain.money import Cents, format_usd
 from service.domain.words import plural
 from service.interop.x12 import eligibility as x12
+from service.interop.x12.codes import MASSAGE_SERVICE_TYPES
 from service.interop.x12.eligibility import Eligibility, Figure, Level, Term
 
 # The accumulator fields a caller may type, by the name the wire and the CLI share.
@@ -79,17 +82,25 @@ class Disagreement:
 
 @dataclass(frozen=True)
 class Reconciliation:
-    """The request with the 271's accumulators, what was taken, and what disagrees."""
+    """The request with the 271's accumulators, what was taken, what disagrees, and what
+    the 271 says that a person should read (restrictions, messages, figures not read)."""
 
     request: SessionRequest
     applied: tuple[Applied, ...]
     disagreements: tuple[Disagreement, ...]
     priced_by: str  # "the rule table: Birch Health 2026.1"
+    notes: tuple[str, ...] = ()
 
 
-def refusal(found: Eligibility) -> EstimateUnavailableError | None:
-    """Why a quote cannot use this 271 (coverage not active, or the payer rejected the
-    request), in the payer's words; None when coverage is active."""
+# A 271 figure beyond these is not a massage benefit's; refused rather than priced.
+MAX_CENTS = 100_000_000  # $1,000,000.00
+MAX_VISITS = 10_000
+
+
+def refusal(found: Eligibility, day: date | None = None) -> EstimateUnavailableError | None:
+    """Why a quote cannot use this 271 (coverage not active, the payer rejected the
+    request, or the date of service is outside the dates it answers for), in the payer's
+    code words (never its free text, which may name the member); None when it can."""
     rejections = [r for r in found.rejections if r.loop in _REFUSING_LOOPS]
     if found.status is x12.CoverageStatus.REJECTED or rejections:
         first = (rejections or list(found.rejections))[0]
@@ -99,26 +110,47 @@ def refusal(found: Eligibility) -> EstimateUnavailableError | None:
             f"the payer rejected the eligibility request ({first.loop}): {first.reason}{follow}",
         )
     if found.status is x12.CoverageStatus.INACTIVE:
-        said = "; ".join(found.status_messages)
         return EstimateUnavailableError(
             "ELIGIBILITY_INACTIVE",
-            f"the payer's 271 says coverage is not active ({found.status_words})"
-            + (f": {said}" if said else ""),
+            f"the payer's 271 says coverage is not active ({found.status_words})",
         )
     if found.status is x12.CoverageStatus.NOT_STATED:
         return EstimateUnavailableError(
             "ELIGIBILITY_STATUS_UNKNOWN",
             "the payer's 271 does not say whether coverage is active (no EB01 1-8)",
         )
+    if day is not None and not _within(found.plan_dates, day):
+        return EstimateUnavailableError(
+            "ELIGIBILITY_DATES",
+            "the date of service is outside the plan or eligibility dates the payer's 271 "
+            "states, so what it says is remaining is another period's; ask for a 271 that "
+            "covers the date of service",
+        )
     return None
 
 
-class _Lookup:
-    """Figures of one network of the 271, with the fallbacks described above."""
+def _within(dates: x12.PlanDates, day: date) -> bool:
+    return all(
+        (begin is None or begin <= day) and (end is None or day <= end)
+        for begin, end in (
+            (dates.plan_begin, dates.plan_end),
+            (dates.eligibility_begin, dates.eligibility_end),
+        )
+    )
 
-    def __init__(self, found: Eligibility, network: x12.Network, *, stated_only: bool) -> None:
+
+def _rank(fig: Figure) -> int:
+    """Massage therapy first, then the fallbacks in the order they are asked for."""
+    order = MASSAGE_SERVICE_TYPES
+    return order.index(fig.service_type) if fig.service_type in order else len(order)
+
+
+class _Lookup:
+    """Figures for one network of the 271: the most specific service type wins across the
+    (network, level) pairs allowed, then the first pair in the order described above."""
+
+    def __init__(self, found: Eligibility, networks: tuple[x12.Network, ...]) -> None:
         self._found = found
-        networks = [network] if stated_only else [network, x12.Network.NOT_STATED]
         self._order = {
             Level.INDIVIDUAL: [
                 (n, lv) for n in networks for lv in (Level.INDIVIDUAL, Level.NOT_STATED)
@@ -127,11 +159,12 @@ class _Lookup:
         }
 
     def get(self, level: Level, term: Term) -> Figure | None:
-        for network, lv in self._order[level]:
-            fig = self._found.figure(network, lv, term)
-            if fig is not None:
-                return fig
-        return None
+        found = [
+            (_rank(fig), i, fig)
+            for i, (network, lv) in enumerate(self._order[level])
+            if (fig := self._found.figure(network, lv, term)) is not None
+        ]
+        return min(found, key=lambda c: (c[0], c[1]))[2] if found else None
 
 
 def _source(fig: Figure) -> str:
@@ -140,22 +173,39 @@ def _source(fig: Figure) -> str:
     )
 
 
+def _bounded(fig: Figure | None, what: str) -> Figure | None:
+    """A figure within what a massage benefit can be, or InvalidRequestError."""
+    if fig is None or not isinstance(fig.value, int):
+        return fig
+    limit = MAX_VISITS if what == "visit limit" else MAX_CENTS
+    if fig.value > limit:
+        shown = plural(limit, "visit") if what == "visit limit" else format_usd(limit)
+        raise InvalidRequestError(
+            [
+                FieldViolation(
+                    "eligibility_271",
+                    f"segment {fig.segment} states a {what} figure above {shown}: not a "
+                    "massage benefit's",
+                )
+            ]
+        )
+    return fig
+
+
 def _met(
     total: Cents | None, remaining: Figure | None, met: Figure | None, what: str
 ) -> tuple[int, str] | None:
     """What has been met: the rule table's total minus the 271's remaining, else the 271's
     own met figure; None when the 271 says neither (or the table has no total to subtract
     from and the 271 gives only what is left)."""
+    remaining, met = _bounded(remaining, what), _bounded(met, what)
     if remaining is not None and total is not None and isinstance(remaining.value, int):
         value = max(0, total - remaining.value)
+        more = value == 0 and remaining.value > total
         return value, (
             f"the rule table's {what} {_money_or_count(total, what)} minus the "
             f"{_money_or_count(remaining.value, what)} remaining ({_source(remaining)})"
-            + (
-                " (more remains than the table's total: nothing met)"
-                if value == 0 and remaining.value > total
-                else ""
-            )
+            + (" (more remains than the table's total: nothing met)" if more else "")
         )
     if met is not None and isinstance(met.value, int):
         return met.value, f"met as the 271 states it ({_source(met)})"
@@ -186,13 +236,13 @@ class _Applier:
         """A family total includes the member's own: where the rule table's total and the
         271's differ, the family met worked out from the 271 can fall below the member's own;
         it is raised to the member's, which leaves the member's remaining as the 271 says."""
-        for prefix, own_totals in (
+        for prefix, totals in (
             ("", request.accumulators),
             ("other_network.", request.other_network),
         ):
             for kind in ("deductible_met", "out_of_pocket_met"):
                 family = self.values.get(f"{prefix}family_{kind}")
-                own = self.values.get(prefix + kind, getattr(own_totals, kind))
+                own = self.values.get(prefix + kind, getattr(totals, kind))
                 if family is None or family >= own:
                     continue
                 self.values[f"{prefix}family_{kind}"] = own
@@ -225,13 +275,21 @@ def apply_eligibility(
     typed: frozenset[str] = frozenset(),
 ) -> Reconciliation:
     """The request with what the 271 says is left (see the module docstring); raises
-    EstimateUnavailableError when coverage is not active or the request was rejected."""
-    refused = refusal(found)
+    EstimateUnavailableError when the 271 cannot be used for this session, and
+    InvalidRequestError (on `eligibility_271`) for a figure no massage benefit has."""
+    refused = refusal(found, request.date_of_service)
     if refused is not None:
         raise refused
-    terms = _terms_for(plan, request.network)
-    own = _Lookup(found, _x12_network(request.network), stated_only=False)
+    here, other_network = (
+        _x12_network(request.network),
+        Network.OUT if request.network is Network.IN else Network.IN,
+    )
+    there = _x12_network(other_network)
+    own = _Lookup(found, (here, x12.Network.NOT_STATED))
+    plan_wide = _Lookup(found, (here, x12.Network.NOT_STATED, there))  # visit and dollar limits
+    terms, other_terms = _terms_for(plan, request.network), _terms_for(plan, other_network)
     collect = _Applier(typed)
+    notes: list[str] = []
     if terms is not None:
         _network_totals(collect, own, terms, "")
     visits = plan.visit_limit.visits if plan.visit_limit else None
@@ -239,8 +297,8 @@ def apply_eligibility(
         "visits_used",
         _met(
             visits,
-            own.get(Level.INDIVIDUAL, Term.VISITS_REMAINING),
-            own.get(Level.INDIVIDUAL, Term.VISITS_USED),
+            plan_wide.get(Level.INDIVIDUAL, Term.VISITS_REMAINING),
+            plan_wide.get(Level.INDIVIDUAL, Term.VISITS_USED),
             "visit limit",
         ),
         "visits",
@@ -250,24 +308,31 @@ def apply_eligibility(
         "benefit_paid",
         _met(
             per_period,
-            own.get(Level.INDIVIDUAL, Term.BENEFIT_REMAINING),
-            own.get(Level.INDIVIDUAL, Term.BENEFIT_USED),
+            plan_wide.get(Level.INDIVIDUAL, Term.BENEFIT_REMAINING),
+            plan_wide.get(Level.INDIVIDUAL, Term.BENEFIT_USED),
             "dollar limit",
         ),
     )
-    other_network = Network.OUT if request.network is Network.IN else Network.IN
-    other_terms = _terms_for(plan, other_network)
-    if other_terms is not None:
-        other = _Lookup(found, _x12_network(other_network), stated_only=True)
+    other = _Lookup(found, (there,))
+    if other_terms is not None and plan.network_accumulation is NetworkAccumulation.COMBINED:
+        notes.append(
+            "the plan counts both networks together: the 271's remaining for this network "
+            "already includes the other network's, so no other-network totals were taken"
+        )
+    elif other_terms is not None:
         _network_totals(collect, other, other_terms, "other_network.")
     collect.family_includes_member(request)
     updated = _with_values(request, collect.values)
-    disagreements = _disagreements(found, plan, terms, own, updated)
+    disagreements = _disagreements(plan, terms, own, plan_wide, updated)
+    if other_terms is not None:
+        disagreements += _totals_disagree(other_terms, other, "other_network_")
+    disagreements += _restrictions(found, plan, terms, here)
     return Reconciliation(
         request=updated,
         applied=tuple(collect.applied),
-        disagreements=disagreements,
+        disagreements=tuple(disagreements),
         priced_by=f"the rule table: {version.payer_name} {version.version}",
+        notes=tuple(notes + _payer_notes(found, here)),
     )
 
 
@@ -308,7 +373,7 @@ def _network_totals(collect: _Applier, look: _Lookup, terms: NetworkTerms, prefi
     )
     for field, level, total, remaining, met, what in pairs:
         if level is Level.FAMILY and total is None:
-            continue  # the plan has no family amount: the member's own counts alone
+            continue  # the plan has no family amount: listed as a disagreement instead
         collect.take(
             prefix + field, _met(total, look.get(level, remaining), look.get(level, met), what)
         )
@@ -324,64 +389,157 @@ def _with_values(request: SessionRequest, values: dict[str, int]) -> SessionRequ
     return dataclasses.replace(request, accumulators=acc, other_network=totals)
 
 
+def _compare(
+    out: list[Disagreement], term: str, fig: Figure | None, rule: object, ref: str
+) -> None:
+    if fig is not None and fig.value != rule:
+        out.append(
+            Disagreement(term, _words(term, rule), _words(term, fig.value), fig.service_type, ref)
+        )
+
+
+def _totals_disagree(terms: NetworkTerms, look: _Lookup, prefix: str) -> list[Disagreement]:
+    """The deductible and out-of-pocket totals, the member's and the family's; a family
+    figure the 271 gives for a plan without a family amount is listed too."""
+    out: list[Disagreement] = []
+    ind, fam = Level.INDIVIDUAL, Level.FAMILY
+    deductible = look.get(ind, Term.DEDUCTIBLE)
+    if terms.deductible_applies:
+        _compare(out, prefix + "deductible", deductible, terms.deductible, terms.ref)
+    elif deductible is not None and deductible.service_type == "BE":
+        out.append(
+            Disagreement(
+                prefix + "deductible",
+                "does not apply to massage",
+                _words("deductible", deductible.value),
+                "BE",
+                terms.ref,
+            )
+        )
+    _compare(
+        out,
+        prefix + "out_of_pocket_max",
+        look.get(ind, Term.OUT_OF_POCKET_MAX),
+        terms.out_of_pocket_max,
+        terms.ref,
+    )
+    for kind, amount, total_term, left_term in (
+        (
+            "family_deductible",
+            terms.family_deductible if terms.deductible_applies else None,
+            Term.DEDUCTIBLE,
+            Term.DEDUCTIBLE_REMAINING,
+        ),
+        (
+            "family_out_of_pocket_max",
+            terms.family_out_of_pocket_max,
+            Term.OUT_OF_POCKET_MAX,
+            Term.OUT_OF_POCKET_REMAINING,
+        ),
+    ):
+        total, left = look.get(fam, total_term), look.get(fam, left_term)
+        if amount is not None:
+            _compare(out, prefix + kind, total, amount, terms.ref)
+        elif kind == "family_deductible" and not terms.deductible_applies:
+            continue
+        elif total is not None:
+            out.append(
+                Disagreement(
+                    prefix + kind, "none", _words(kind, total.value), total.service_type, terms.ref
+                )
+            )
+        elif left is not None:
+            out.append(
+                Disagreement(
+                    prefix + kind,
+                    "none",
+                    f"{_words(kind, left.value)} remaining",
+                    left.service_type,
+                    terms.ref,
+                )
+            )
+    return out
+
+
 def _disagreements(
-    found: Eligibility,
     plan: PlanRules,
     terms: NetworkTerms | None,
     look: _Lookup,
+    plan_wide: _Lookup,
     request: SessionRequest,
-) -> tuple[Disagreement, ...]:
+) -> list[Disagreement]:
     out: list[Disagreement] = []
-
-    def compare(term: str, fig: Figure | None, rule: object, ref: str) -> None:
-        if fig is None:
-            return
-        if fig.value != rule:
-            out.append(
-                Disagreement(
-                    term, _words(term, rule), _words(term, fig.value), fig.service_type, ref
-                )
-            )
-
+    ind = Level.INDIVIDUAL
     if terms is not None:
-        ind, fam = Level.INDIVIDUAL, Level.FAMILY
         tier = terms.copay_for(request.accumulators.visits_used + 1)
-        compare(
+        _compare(
+            out,
             "copay",
             look.get(ind, Term.COPAY),
             tier.amount if tier else 0,
             tier.ref if tier else terms.ref,
         )
-        compare("coinsurance", look.get(ind, Term.COINSURANCE), terms.coinsurance, terms.ref)
-        if terms.deductible_applies:
-            compare("deductible", look.get(ind, Term.DEDUCTIBLE), terms.deductible, terms.ref)
-            if terms.family_deductible is not None:
-                compare(
-                    "family_deductible",
-                    look.get(fam, Term.DEDUCTIBLE),
-                    terms.family_deductible,
-                    terms.ref,
-                )
-        compare(
-            "out_of_pocket_max",
-            look.get(ind, Term.OUT_OF_POCKET_MAX),
-            terms.out_of_pocket_max,
-            terms.ref,
-        )
-        if terms.family_out_of_pocket_max is not None:
-            compare(
-                "family_out_of_pocket_max",
-                look.get(fam, Term.OUT_OF_POCKET_MAX),
-                terms.family_out_of_pocket_max,
-                terms.ref,
-            )
-    compare(
+        _compare(out, "coinsurance", look.get(ind, Term.COINSURANCE), terms.coinsurance, terms.ref)
+        out += _totals_disagree(terms, look, "")
+    _compare(
+        out,
         "visit_limit",
-        look.get(Level.INDIVIDUAL, Term.VISIT_LIMIT),
+        plan_wide.get(ind, Term.VISIT_LIMIT),
         plan.visit_limit.visits if plan.visit_limit else None,
         f"{plan.ref}.visit_limit",
     )
-    return tuple(out)
+    limit = plan.payment_limit
+    _compare(
+        out,
+        "benefit_maximum",
+        plan_wide.get(ind, Term.BENEFIT_MAXIMUM),
+        limit.per_period if limit else None,
+        limit.ref if limit else plan.ref,
+    )
+    pa = look.get(ind, Term.PRIOR_AUTHORIZATION)
+    if pa is not None and pa.value in ("Y", "N"):
+        required = plan.prior_authorization is not None
+        if (pa.value == "Y") != required:
+            out.append(
+                Disagreement(
+                    "prior_authorization",
+                    "required" if required else "not required",
+                    "required" if pa.value == "Y" else "not required",
+                    pa.service_type,
+                    f"{plan.ref}.prior_authorization",
+                )
+            )
+    return out
+
+
+def _restrictions(
+    found: Eligibility, plan: PlanRules, terms: NetworkTerms | None, here: x12.Network
+) -> list[Disagreement]:
+    """The payer says massage is not paid as asked (EB01 E, I, O, U, V) where the rule
+    table covers it in this network."""
+    if terms is None or not terms.covered:
+        return []
+    return [
+        Disagreement("coverage", "covered", f"{r.words} ({r.code})", r.service_type, terms.ref)
+        for r in found.restrictions
+        if r.network in (here, x12.Network.NOT_STATED)
+    ]
+
+
+def _payer_notes(found: Eligibility, here: x12.Network) -> list[str]:
+    """The payer's messages for massage, benefit-level rejections, and what was not read:
+    shown to the person quoting (they may change the answer), never logged."""
+    notes = [
+        f"payer's message ({m.service_type or 'plan'}): {m.text}"
+        for m in found.messages
+        if m.network in (here, x12.Network.NOT_STATED)
+    ]
+    notes += [
+        f"the payer did not answer part of the request ({r.loop}): {r.reason}"
+        for r in found.rejections
+        if r.loop not in _REFUSING_LOOPS
+    ]
+    return notes + [f"not read: {n}" for n in found.notes]
 
 
 def _words(term: str, value: object) -> str:

@@ -112,9 +112,10 @@ TIME_PERIODS: dict[str, str] = {
     "35": "week",
     "36": "admission",
 }
-# A total for the benefit period (or the plan's life).
-TOTAL_PERIODS = frozenset({"21", "22", "23", "25", "32"})
-REMAINING_PERIODS = frozenset({"29", "33"})
+# A total for the benefit period. Lifetime figures (32, 33) are not read: a quote measures a
+# benefit period, and a lifetime remaining subtracted from a yearly total would be wrong.
+TOTAL_PERIODS = frozenset({"21", "22", "23", "25"})
+REMAINING_PERIODS = frozenset({"29"})
 USED_PERIODS = frozenset({"24"})
 PER_VISIT_PERIODS = frozenset({"27"})
 

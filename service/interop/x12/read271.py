@@ -419,7 +419,7 @@ class _Walker:
             return None
         try:
             amount = Decimal(text) * 100
-        except InvalidOperation:
+        except ArithmeticError:  # InvalidOperation, and Overflow for 1E+999999999
             amount = Decimal("NaN")
         if not amount.is_finite() or amount < 0 or amount != amount.to_integral_value():
             self.notes.append(f"{eb.where()}: EB07 is not an amount in dollars and cents")
