@@ -16,6 +16,7 @@ Why it looks like this:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import uuid
@@ -66,6 +67,12 @@ class RuleStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.clinic: Clinic | None = None  # needed to rebuild plans; set by seed_from_dir
+        # Versions this process already rebuilt (or published) and checked against their
+        # checksum, by (payer, version, checksum, source, digest of the stored text), with the
+        # clinic they were built for: a reload after a publish rebuilds only the new versions,
+        # and a row whose text changed since is rebuilt, and refused.
+        self._built: dict[tuple[str, str, str, str, bytes], ParsedRuleSet] = {}
+        self._built_for: Clinic | None = None
 
     @property
     def dialect(self) -> str:
@@ -137,11 +144,28 @@ class RuleStore:
                 "rebuilding rule versions needs the clinic profile: pass clinic=, or call "
                 "seed_from_dir(rules_dir) first (it reads clinic.yaml)"
             )
+        if clinic != self._built_for:
+            self._built, self._built_for = {}, clinic
         with Session(self.engine) as session:
             rows = session.exec(select(RuleSetVersionRow).order_by(col(RuleSetVersionRow.id))).all()
-        return [self._to_domain(row, clinic) for row in rows]
+        out = []
+        for row in rows:
+            key = (row.payer_id, row.version, row.checksum, row.source, _digest(row.content))
+            parsed = self._built.get(key)
+            if parsed is None:
+                parsed = self._rebuild(row, clinic)
+                self._built[key] = parsed
+            out.append(parsed.to_version(row.published_at, row.published_by, row.note))
+        return out
 
-    def _to_domain(self, row: RuleSetVersionRow, clinic: Clinic) -> RuleSetVersion:
+    def _remember(self, parsed: ParsedRuleSet, content: str) -> None:
+        """Keep a version this process has just published, built from the same checked file."""
+        if self.clinic is not None and self._built_for in (None, self.clinic):
+            self._built_for = self.clinic
+            key = (parsed.payer_id, parsed.version, parsed.checksum, parsed.source)
+            self._built[(*key, _digest(content))] = parsed
+
+    def _rebuild(self, row: RuleSetVersionRow, clinic: Clinic) -> ParsedRuleSet:
         """Rebuild a version through the rule-file checks; its checksum must not have moved."""
         label = version_label(row)
         parsed = rulefiles.parse_rule_set_content(json.loads(row.content), row.source, clinic)
@@ -152,7 +176,7 @@ class RuleStore:
             )
         if (parsed.payer_id, parsed.version) != (row.payer_id, row.version):
             raise StoreIntegrityError(f"stored version {label} contains {version_label(parsed)}")
-        return parsed.to_version(row.published_at, row.published_by, row.note)
+        return parsed
 
     def _metas(self, session: Session) -> list[PublishedVersion]:
         rows = session.exec(
@@ -212,8 +236,7 @@ class RuleStore:
             if plan.rejected:
                 raise PublishRejectedError(plan.problems)
             new = [(parsed_list[i], plan.results[i].version) for i in plan.new]
-            for parsed, version in new:
-                _insert(session, parsed, version)
+            texts = [_insert(session, parsed, version) for parsed, version in new]
             session.flush()
             if new and self.dialect == "postgresql":
                 # Delivered to listeners only when this transaction commits.
@@ -222,7 +245,8 @@ class RuleStore:
                     sa.text("SELECT pg_notify(:channel, :payload)"),
                     {"channel": NOTIFY_CHANNEL, "payload": payload[:7000]},
                 )
-        for parsed, _ in new:
+        for (parsed, _), text in zip(new, texts, strict=True):
+            self._remember(parsed, text)
             log.info("published %s by %s", version_label(parsed), published_by)
         return plan.results
 
@@ -230,12 +254,18 @@ class RuleStore:
         """On first start, publish every rule file of `rules_dir` (all or nothing).
 
         Remembers the clinic profile either way, since rebuilding versions needs it. Returns
-        how many versions were published (0 when the store already had versions).
+        how many versions were published (0 when the store already had versions; then only
+        clinic.yaml is read, so a restart costs no rule-file parsing however many there are).
+        Replicas starting together on an empty store all parse the files; the publish lock and
+        the checksums make the sample data land once.
         """
+        if not self.is_empty():
+            # Seeded already (by this store's first start or another replica): the rule files
+            # are not read again, only the clinic profile, which every start takes from them.
+            self.clinic = rulefiles.load_clinic_of_dir(Path(rules_dir))
+            return 0
         clinic, parsed_list = rulefiles.load_rules_dir(Path(rules_dir))
         self.clinic = clinic
-        if not self.is_empty():
-            return 0
         ordered = sorted(parsed_list, key=lambda p: (p.payer_id, p.effective_from, p.version))
         results = self.publish_many(ordered, published_by, note=None)
         return sum(1 for r in results if r.created)
@@ -284,8 +314,14 @@ class RuleStore:
                 yield conn
 
 
-def _insert(session: Session, parsed: ParsedRuleSet, version: RuleSetVersion) -> None:
-    """Write one new version: its metadata and canonical content, and a row per plan."""
+def _digest(text: str) -> bytes:
+    return hashlib.blake2b(text.encode(), digest_size=16).digest()
+
+
+def _insert(session: Session, parsed: ParsedRuleSet, version: RuleSetVersion) -> str:
+    """Write one new version: its metadata and canonical content, and a row per plan.
+    Returns the content text as stored."""
+    content = canonical_json(parsed.content)
     row = RuleSetVersionRow(
         payer_id=parsed.payer_id,
         payer_name=parsed.payer_name,
@@ -297,21 +333,26 @@ def _insert(session: Session, parsed: ParsedRuleSet, version: RuleSetVersion) ->
         published_by=version.published_by,
         note=version.note,
         source=parsed.source,
-        content=canonical_json(parsed.content),
+        content=content,
     )
     session.add(row)
     session.flush()
     assert row.id is not None
-    for plan in parsed.plans:
-        session.add(
-            PlanVersionRow(
-                rule_set_version_id=row.id,
-                plan_id=plan.plan_id,
-                plan_name=plan.plan_name,
-                effective_from=parsed.effective_from,
-                effective_to=parsed.effective_to,
-            )
+    if parsed.plans:  # one executemany, not an ORM object and an INSERT per plan
+        session.execute(
+            sa.insert(PlanVersionRow),
+            [
+                {
+                    "rule_set_version_id": row.id,
+                    "plan_id": plan.plan_id,
+                    "plan_name": plan.plan_name,
+                    "effective_from": parsed.effective_from,
+                    "effective_to": parsed.effective_to,
+                }
+                for plan in parsed.plans
+            ],
         )
+    return content
 
 
 def _saved_quote(row: SavedQuoteRow) -> SavedQuote:
