@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import pickle
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -30,6 +31,7 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import defer
 from sqlmodel import Session, col, func, select
 
@@ -38,7 +40,13 @@ from service.domain.model import Clinic, RuleSetVersion
 from service.domain.problems import Problem
 from service.domain.versions import PublishRejectedError, check_publish_batch, version_label
 from service.rulefiles import ParsedRuleSet, canonical_json
-from service.storage.tables import PlanVersionRow, RuleSetVersionRow, SavedQuoteRow
+from service.storage import builds
+from service.storage.tables import (
+    PlanVersionRow,
+    RuleSetVersionBuildRow,
+    RuleSetVersionRow,
+    SavedQuoteRow,
+)
 from service.usecases.ports import NewQuote, PublishedVersion, PublishResult, SavedQuote
 from service.usecases.publishing import plan_publish
 
@@ -67,12 +75,13 @@ class RuleStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.clinic: Clinic | None = None  # needed to rebuild plans; set by seed_from_dir
-        # Versions this process already rebuilt (or published) and checked against their
-        # checksum, by (payer, version, checksum, source, digest of the stored text), with the
-        # clinic they were built for: a reload after a publish rebuilds only the new versions,
-        # and a row whose text changed since is rebuilt, and refused.
-        self._built: dict[tuple[str, str, str, str, bytes], ParsedRuleSet] = {}
+        # Versions this process already built (or published), by build key (version, digest of
+        # the stored text, clinic, code: service.storage.builds), for the clinic they were
+        # built for: a reload after a publish rebuilds only the new versions, and a row whose
+        # text changed since is rebuilt, and refused.
+        self._built: dict[str, builds.Built] = {}
         self._built_for: Clinic | None = None
+        self.use_builds = True  # read and write stored builds (tests turn it off to compare)
 
     @property
     def dialect(self) -> str:
@@ -148,22 +157,44 @@ class RuleStore:
             self._built, self._built_for = {}, clinic
         with Session(self.engine) as session:
             rows = session.exec(select(RuleSetVersionRow).order_by(col(RuleSetVersionRow.id))).all()
+            keys = [_build_key(row, row.content, clinic) for row in rows]
+            wanted = [k for k in keys if k not in self._built] if self.use_builds else []
+            stored = _stored_builds(session, wanted)
+        fresh: list[dict[str, Any]] = []
         out = []
-        for row in rows:
-            key = (row.payer_id, row.version, row.checksum, row.source, _digest(row.content))
-            parsed = self._built.get(key)
-            if parsed is None:
-                parsed = self._rebuild(row, clinic)
-                self._built[key] = parsed
-            out.append(parsed.to_version(row.published_at, row.published_by, row.note))
+        for row, key in zip(rows, keys, strict=True):
+            built = self._built.get(key)
+            if built is None:
+                built = _readable(stored.get(key), row)
+                if built is None:
+                    built = _built_of(self._rebuild(row, clinic))
+                    fresh.append({"rule_set_version_id": row.id, "build_key": key})
+                    fresh[-1]["payload"] = builds.dump_built(built)
+                self._built[key] = built
+            out.append(_version(row, built))
+        if fresh and self.use_builds:
+            self._save_builds(fresh)
         return out
 
-    def _remember(self, parsed: ParsedRuleSet, content: str) -> None:
-        """Keep a version this process has just published, built from the same checked file."""
-        if self.clinic is not None and self._built_for in (None, self.clinic):
-            self._built_for = self.clinic
-            key = (parsed.payer_id, parsed.version, parsed.checksum, parsed.source)
-            self._built[(*key, _digest(content))] = parsed
+    def _save_builds(self, values: list[dict[str, Any]]) -> None:
+        """Store builds a start made, for the next start; a cache, so a failure only logs."""
+        try:
+            with self.engine.begin() as conn:
+                _insert_builds(conn, self.dialect, values)
+        except sa.exc.SQLAlchemyError as exc:
+            log.warning("could not store %d built versions: %s", len(values), exc)
+
+    def _remember(self, parsed: ParsedRuleSet, content: str) -> dict[str, Any] | None:
+        """Keep a version this process has just published, built from the same checked file;
+        returns its build row for the publish transaction to store."""
+        clinic = self.clinic
+        if clinic is None or self._built_for not in (None, clinic):
+            return None
+        self._built_for = clinic
+        key = _build_key(parsed, content, clinic)
+        built = _built_of(parsed)
+        self._built[key] = built
+        return {"build_key": key, "payload": builds.dump_built(built)}
 
     def _rebuild(self, row: RuleSetVersionRow, clinic: Clinic) -> ParsedRuleSet:
         """Rebuild a version through the rule-file checks; its checksum must not have moved."""
@@ -236,7 +267,14 @@ class RuleStore:
             if plan.rejected:
                 raise PublishRejectedError(plan.problems)
             new = [(parsed_list[i], plan.results[i].version) for i in plan.new]
-            texts = [_insert(session, parsed, version) for parsed, version in new]
+            built = []
+            for parsed, version in new:
+                row_id, text = _insert(session, parsed, version)
+                build = self._remember(parsed, text) if self.use_builds else None
+                if build is not None:
+                    built.append({"rule_set_version_id": row_id, **build})
+            if built:  # the next start reads these instead of re-running the checks
+                _insert_builds(conn, self.dialect, built)
             session.flush()
             if new and self.dialect == "postgresql":
                 # Delivered to listeners only when this transaction commits.
@@ -245,8 +283,7 @@ class RuleStore:
                     sa.text("SELECT pg_notify(:channel, :payload)"),
                     {"channel": NOTIFY_CHANNEL, "payload": payload[:7000]},
                 )
-        for (parsed, _), text in zip(new, texts, strict=True):
-            self._remember(parsed, text)
+        for parsed, _ in new:
             log.info("published %s by %s", version_label(parsed), published_by)
         return plan.results
 
@@ -318,9 +355,9 @@ def _digest(text: str) -> bytes:
     return hashlib.blake2b(text.encode(), digest_size=16).digest()
 
 
-def _insert(session: Session, parsed: ParsedRuleSet, version: RuleSetVersion) -> str:
+def _insert(session: Session, parsed: ParsedRuleSet, version: RuleSetVersion) -> tuple[int, str]:
     """Write one new version: its metadata and canonical content, and a row per plan.
-    Returns the content text as stored."""
+    Returns its id and the content text as stored."""
     content = canonical_json(parsed.content)
     row = RuleSetVersionRow(
         payer_id=parsed.payer_id,
@@ -352,7 +389,67 @@ def _insert(session: Session, parsed: ParsedRuleSet, version: RuleSetVersion) ->
                 for plan in parsed.plans
             ],
         )
-    return content
+    return row.id, content
+
+
+def _build_key(v: RuleSetVersionRow | ParsedRuleSet, content: str, clinic: Clinic) -> str:
+    return builds.build_key(v.payer_id, v.version, v.checksum, _digest(content), clinic)
+
+
+def _built_of(parsed: ParsedRuleSet) -> builds.Built:
+    return builds.Built(parsed.payer_name, parsed.effective_from, parsed.effective_to, parsed.plans)
+
+
+def _version(row: RuleSetVersionRow, built: builds.Built) -> RuleSetVersion:
+    """The domain version of a row: as ParsedRuleSet.to_version makes it, from the content's
+    own values (built) and the row's publication."""
+    return RuleSetVersion(
+        payer_id=row.payer_id,
+        payer_name=built.payer_name,
+        version=row.version,
+        effective_from=built.effective_from,
+        effective_to=built.effective_to,
+        plans=built.plans,
+        checksum=row.checksum,
+        published_at=row.published_at,
+        published_by=row.published_by,
+        note=row.note,
+        source=row.source,
+    )
+
+
+def _readable(payload: bytes | None, row: RuleSetVersionRow) -> builds.Built | None:
+    """A stored build, or None to rebuild (none stored, or one that is not plain plans)."""
+    if payload is None:
+        return None
+    try:
+        return builds.load_built(payload)
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError) as exc:
+        log.warning("ignoring the stored build of %s: %s", version_label(row), exc)
+        return None
+
+
+def _stored_builds(session: Session, keys: Sequence[str]) -> dict[str, bytes]:
+    out: dict[str, bytes] = {}
+    for start in range(0, len(keys), 500):  # one query per 500 keys
+        part = keys[start : start + 500]
+        out.update(
+            session.exec(
+                select(RuleSetVersionBuildRow.build_key, RuleSetVersionBuildRow.payload).where(
+                    col(RuleSetVersionBuildRow.build_key).in_(part)
+                )
+            ).all()
+        )
+    return out
+
+
+def _insert_builds(conn: Connection, dialect: str, values: list[dict[str, Any]]) -> None:
+    """Insert build rows; one another replica stored meanwhile is kept, not an error."""
+    table = RuleSetVersionBuildRow.__table__  # type: ignore[attr-defined]
+    insert = (
+        postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    ).on_conflict_do_nothing()
+    conn.execute(insert, values)
 
 
 def _saved_quote(row: SavedQuoteRow) -> SavedQuote:

@@ -6,6 +6,7 @@ import logging
 import threading
 from typing import Protocol
 
+from service.domain.heap import collector_paused
 from service.domain.index import RuleIndex
 from service.domain.model import Clinic, RuleSetVersion
 
@@ -50,7 +51,8 @@ class IndexRefresher:
             marker = self.store.latest_change_marker()
             if marker == self.marker:
                 return False
-            index = RuleIndex.build(self.store.load_versions(self.clinic))
+            with collector_paused():
+                index = RuleIndex.build(self.store.load_versions(self.clinic))
             self.quoter.replace_index(index)
             self.marker = marker
         log.info(

@@ -4,18 +4,22 @@ full rebuild (on real SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
+import dataclasses
+import os
+import pickle
 import shutil
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from service import rulefiles
 from service.domain.index import RuleIndex
 from service.domain.problems import Problem
 from service.domain.versions import PlanVersions, check_publish, check_publish_batch
 from service.rulefiles import ParsedRuleSet, load_rules_dir
-from service.storage import RuleStore, create_store
+from service.storage import RuleStore, builds, create_store
 from service.usecases.publishing import plan_publish
 
 from .rulesets import RULES_DIR, clinic, rule_set
@@ -62,13 +66,17 @@ def test_a_filled_store_still_needs_a_readable_clinic(db_url: str, tmp_path: Pat
 def test_reloads_reuse_built_versions_and_equal_a_full_rebuild(
     store: RuleStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """After a seed and a publish, this process's versions equal those a fresh process
-    rebuilds from the stored text, and a reload rebuilds none of them again."""
+    """After a seed and a publish, this process's versions, and those a restart reads from
+    the stored builds, equal the versions rebuilt from the stored text through every check;
+    neither rebuilds anything."""
     store.seed_from_dir(RULES_DIR)
     store.publish(rule_set("2031.1", date(2031, 1, 1), None), "analyst", now=T0)
-    fresh = create_store(str(store.engine.url))
+    reference = create_store(str(store.engine.url))  # the reference path: no stored builds
+    reference.use_builds = False
+    reference.clinic = store.clinic
+    rebuilt = reference.load_versions()
+    fresh = create_store(str(store.engine.url))  # a restart: reads the builds the publishes stored
     fresh.clinic = store.clinic
-    rebuilt = fresh.load_versions()
     rebuilds: list[str] = []
     real = rulefiles.parse_rule_set_content
 
@@ -80,6 +88,8 @@ def test_reloads_reuse_built_versions_and_equal_a_full_rebuild(
     assert store.load_versions() == rebuilt
     assert rebuilds == []  # every version was built by this process's seed or publish
     assert fresh.load_versions() == rebuilt and rebuilds == []
+    assert reference.load_versions() == rebuilt and rebuilds == []  # its own, in memory
+    reference.engine.dispose()
     assert (
         RuleIndex.build(store.load_versions()).served_plans()
         == RuleIndex.build(rebuilt).served_plans()
@@ -120,3 +130,34 @@ def test_plan_versions_map_gives_the_same_problems_as_the_scan() -> None:
     plan = plan_publish(candidates, [], T0, "x", None)
     assert plan.problems == _batch_by_scan(candidates, [])
     assert plan.new == list(range(len(parsed) + len(extra)))  # the repeat is not new
+
+
+def _builds(store: RuleStore) -> int:
+    with store.engine.connect() as conn:
+        return int(
+            conn.execute(sa.text("SELECT count(*) FROM rule_set_version_build")).scalar_one()
+        )
+
+
+def test_a_hostile_or_foreign_build_is_never_used(store: RuleStore) -> None:
+    """A build row that is not plain plans (say, a pickle that would run a command) is
+    ignored and the version rebuilt through the checks; a build made for another clinic is
+    never found."""
+    store.seed_from_dir(RULES_DIR)
+    assert _builds(store) == 9
+    reference = create_store(str(store.engine.url))
+    reference.use_builds = False
+    expected = reference.load_versions(clinic())
+    hostile = pickle.dumps((os.system, ("echo owned",)))
+    with store.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE rule_set_version_build SET payload = :p"), {"p": hostile})
+    restarted = create_store(str(store.engine.url))
+    assert restarted.load_versions(clinic()) == expected  # rebuilt, nothing run
+    other_clinic = dataclasses.replace(clinic(), name="Another clinic")
+    assert builds.build_key("a", "1", "c", b"d", other_clinic) != builds.build_key(
+        "a", "1", "c", b"d", clinic()
+    )
+    with pytest.raises(pickle.UnpicklingError, match="may not construct"):
+        builds.load_built(hostile)
+    reference.engine.dispose()
+    restarted.engine.dispose()
