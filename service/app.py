@@ -109,8 +109,9 @@ class Application:
         return self.server.wait(timeout)
 
 
-def start(settings: Settings) -> Application:
-    """Load the rules, start the server on the configured address and mark it SERVING."""
+def start(settings: Settings, *, reuse_port: bool = False) -> Application:
+    """Load the rules, start the server on the configured address and mark it SERVING
+    (`reuse_port`: one of the processes of `serve --processes N`, see service.api.server)."""
     quoter, rules = build_quoter(settings)
     store = rules.store
     refresher = IndexRefresher(store, rules.clinic, quoter, rules.marker)
@@ -124,6 +125,7 @@ def start(settings: Settings) -> Application:
             batch_max=settings.batch_max,
             quotes=QuoteService(quoter, store, estimate_record, catch_up=refresher.refresh),
             rule_sets=RuleSetService(store, rules.clinic, lambda: quoter.index, refresher.refresh),
+            reuse_port=reuse_port,
         )
     except BaseException:
         store.engine.dispose()
