@@ -16,7 +16,7 @@ import grpc
 from massage_estimator.v1 import estimator_pb2 as pb
 from massage_estimator.v1 import estimator_pb2_grpc as pb_grpc
 
-from service.api import convert
+from service.api import convert, fastconvert
 from service.api.errors import abort, status_for_logged
 from service.domain import model
 from service.domain.errors import FieldViolation, InvalidRequestError
@@ -62,7 +62,7 @@ class EstimatorServicer(pb_grpc.EstimatorServiceServicer):
                 request.HasField("rules_as_of"), request.rules_as_of, "rules_as_of"
             )
             estimate = self._estimate_one(request.session, "session.", as_of)
-            return pb.EstimateSessionResponse(estimate=convert.estimate_to_proto(estimate))
+            return pb.EstimateSessionResponse(estimate=fastconvert.estimate_to_proto(estimate))
         except Exception as exc:  # every error leaves as a status, never a traceback
             abort(context, exc, "EstimateSession")
 
@@ -159,7 +159,7 @@ class EstimatorServicer(pb_grpc.EstimatorServiceServicer):
                 result.error.CopyFrom(status_for_logged(exc, f"EstimateSessions[{index}]"))
                 response.failed_count += 1
             else:
-                result.estimate.CopyFrom(convert.estimate_to_proto(estimate))
+                result.estimate.CopyFrom(fastconvert.estimate_to_proto(estimate))
                 response.succeeded_count += 1
         return response
 
