@@ -39,4 +39,5 @@ def collector_paused(freeze: bool = False) -> Iterator[None]:
             if _paused == 0 and _resume:
                 gc.enable()
         if freeze:
+            gc.collect()  # the garbage the build left must not be frozen with it
             gc.freeze()

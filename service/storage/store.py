@@ -80,6 +80,7 @@ class RuleStore:
         # built for: a reload after a publish rebuilds only the new versions, and a row whose
         # text changed since is rebuilt, and refused.
         self._built: dict[str, builds.Built] = {}
+        self._versions: dict[tuple[Any, ...], RuleSetVersion] = {}
         self._built_for: Clinic | None = None
         self.use_builds = True  # read and write stored builds (tests turn it off to compare)
 
@@ -154,7 +155,7 @@ class RuleStore:
                 "seed_from_dir(rules_dir) first (it reads clinic.yaml)"
             )
         if clinic != self._built_for:
-            self._built, self._built_for = {}, clinic
+            self._built, self._versions, self._built_for = {}, {}, clinic
         with Session(self.engine) as session:
             rows = session.exec(select(RuleSetVersionRow).order_by(col(RuleSetVersionRow.id))).all()
             keys = [_build_key(row, row.content, clinic) for row in rows]
@@ -171,7 +172,12 @@ class RuleStore:
                     fresh.append({"rule_set_version_id": row.id, "build_key": key})
                     fresh[-1]["payload"] = builds.dump_built(built)
                 self._built[key] = built
-            out.append(_version(row, built))
+            # The same version object for an unchanged row, so the index keeps its plans.
+            published = (key, row.id, row.published_at, row.published_by, row.note, row.source)
+            version = self._versions.get(published)
+            if version is None:
+                version = self._versions[published] = _version(row, built)
+            out.append(version)
         if fresh and self.use_builds:
             self._save_builds(fresh)
         return out

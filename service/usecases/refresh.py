@@ -24,6 +24,9 @@ class VersionSource(Protocol):
 class IndexHolder(Protocol):
     """What serves quotes from an index that can be swapped whole (the Quoter)."""
 
+    @property
+    def index(self) -> RuleIndex: ...
+
     def replace_index(self, index: RuleIndex) -> None: ...
 
 
@@ -52,7 +55,8 @@ class IndexRefresher:
             if marker == self.marker:
                 return False
             with collector_paused():
-                index = RuleIndex.build(self.store.load_versions(self.clinic))
+                versions = self.store.load_versions(self.clinic)
+                index = RuleIndex.build(versions, previous=self.quoter.index)
             self.quoter.replace_index(index)
             self.marker = marker
         log.info(
