@@ -147,7 +147,9 @@ class RuleStore:
         return content
 
     def load_versions(self, clinic: Clinic | None = None) -> list[RuleSetVersion]:
-        """Every published version as a domain object, rebuilt from its stored content."""
+        """Every published version as a domain object: from this process's memory, else from
+        its stored build (service.storage.builds), else rebuilt from its stored content
+        through every check (and that build stored for the next start)."""
         clinic = clinic or self.clinic
         if clinic is None:
             raise RuntimeError(
@@ -169,8 +171,11 @@ class RuleStore:
                 built = _readable(stored.get(key), row)
                 if built is None:
                     built = _built_of(self._rebuild(row, clinic))
-                    fresh.append({"rule_set_version_id": row.id, "build_key": key})
-                    fresh[-1]["payload"] = builds.dump_built(built)
+                    if self.use_builds:
+                        payload = builds.dump_built(built)
+                        fresh.append(
+                            {"rule_set_version_id": row.id, "build_key": key, "payload": payload}
+                        )
                 self._built[key] = built
             # The same version object for an unchanged row, so the index keeps its plans.
             published = (key, row.id, row.published_at, row.published_by, row.note, row.source)
@@ -178,7 +183,7 @@ class RuleStore:
             if version is None:
                 version = self._versions[published] = _version(row, built)
             out.append(version)
-        if fresh and self.use_builds:
+        if fresh:
             self._save_builds(fresh)
         return out
 
