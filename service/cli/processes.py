@@ -102,6 +102,8 @@ def run_children(count: int, host: str, port: int, flags: Sequence[str]) -> int:
     signal.signal(signal.SIGINT, stop_all)
     try:
         children.extend(subprocess.Popen(command) for _ in range(count))
+        if stopping:  # a stop that came while they were being started
+            stop_all()
         log.info(
             "started %d server processes on port %d: pids %s",
             count,
