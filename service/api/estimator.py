@@ -16,7 +16,7 @@ import grpc
 from massage_estimator.v1 import estimator_pb2 as pb
 from massage_estimator.v1 import estimator_pb2_grpc as pb_grpc
 
-from service.api import convert
+from service.api import convert, fastconvert
 from service.api.errors import abort, status_for_logged
 from service.domain import model
 from service.domain.errors import FieldViolation, InvalidRequestError
@@ -226,7 +226,7 @@ class EstimatorServicer(pb_grpc.EstimatorServiceServicer):
 
 def answer(estimate: model.Estimate, found: Reconciliation | None) -> pb.Estimate:
     """The estimate on the wire, with what its 271 filled in and disagrees on."""
-    message = convert.estimate_to_proto(estimate)
+    message = fastconvert.estimate_to_proto(estimate)
     if found is not None:
         message.eligibility.CopyFrom(convert.eligibility_to_proto(found))
     return message

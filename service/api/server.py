@@ -75,15 +75,18 @@ def build_server(
     batch_max: int = 1000,
     quotes: QuoteService | None = None,
     rule_sets: RuleSetService | None = None,
+    reuse_port: bool = False,
 ) -> GrpcServer:
     """Create and start the server bound to host:port (port 0 picks a free one).
 
     Health stays NOT_SERVING until `mark_serving()`. Without `quotes`, save_quote requests
-    are refused; without `rule_sets`, PayerRulesService is not offered.
+    are refused; without `rule_sets`, PayerRulesService is not offered. `reuse_port` is only
+    for the processes of `serve --processes N` (service.cli.processes), whose parent holds
+    the port: otherwise a taken port must fail.
     """
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="rpc"),
-        options=[("grpc.so_reuseport", 0)],
+        options=[("grpc.so_reuseport", 1 if reuse_port else 0)],
     )
     pb_grpc.add_EstimatorServiceServicer_to_server(  # type: ignore[no-untyped-call]
         QuotingServicer(quoter, batch_max=batch_max, quotes=quotes), server

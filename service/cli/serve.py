@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 import threading
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from pydantic import ValidationError
 
+from service.cli.processes import PortTakenError, process_count, run_children
 from service.settings import Settings
 
 if TYPE_CHECKING:
@@ -38,6 +40,17 @@ RulesDirOpt = Annotated[
 LogLevelOpt = Annotated[
     str | None, typer.Option("--log-level", help="DEBUG, INFO, WARNING, ERROR.")
 ]
+ProcessesOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--processes",
+        help="Server processes sharing the port (default 1; auto = the cores available). "
+        "Each has its own index, threads and metrics.",
+    ),
+]
+SharedPortOpt = Annotated[
+    bool, typer.Option("--shared-port", hidden=True, help="Internal: a --processes child.")
+]
 
 
 def serve(
@@ -46,6 +59,8 @@ def serve(
     database_url: DatabaseUrlOpt = None,
     rules_dir: RulesDirOpt = None,
     log_level: LogLevelOpt = None,
+    processes: ProcessesOpt = None,
+    shared_port: SharedPortOpt = False,
 ) -> None:
     """Start the estimator service on the published rules (the sample data by default).
 
@@ -56,6 +71,8 @@ def serve(
       massage-estimator serve
 
       massage-estimator serve --host 0.0.0.0 --port 6000 --log-level DEBUG
+
+      massage-estimator serve --processes auto
 
       MASSAGE_ESTIMATOR_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1/test
         massage-estimator serve
@@ -70,10 +87,22 @@ def serve(
     )
     if settings.log_level != "DEBUG":  # alembic announces every plugin at INFO
         logging.getLogger("alembic").setLevel(logging.WARNING)
+    count = _process_count(processes)
+    if count > 1 and not shared_port:
+        flags = {"--host": host, "--database-url": database_url, "--log-level": log_level}
+        flags["--rules-dir"] = None if rules_dir is None else str(rules_dir)
+        passed = [part for k, v in flags.items() if v is not None for part in (k, v)]
+        try:
+            code = run_children(count, settings.host, settings.port, passed)
+        except PortTakenError as exc:
+            log.error("%s", exc)
+            raise typer.Exit(1) from None
+        log.info("stopped")
+        raise typer.Exit(code)
     from service import app as application  # imported late: --help stays fast
 
     try:
-        running = application.start(settings)
+        running = application.start(settings, reuse_port=shared_port)
     except application.BindError as exc:
         log.error("%s", exc)
         raise typer.Exit(1) from None
@@ -81,9 +110,19 @@ def serve(
         log.error("cannot start: %s", exc)
         log.debug("start-up failure", exc_info=exc)
         raise typer.Exit(1) from None
+    if shared_port:
+        log.info("process %d serving on the shared port %s", os.getpid(), running.server.address)
     _stop_on_signals(running, settings.shutdown_grace_seconds)
     running.wait()
     log.info("stopped")
+
+
+def _process_count(value: str | None) -> int:
+    try:
+        return process_count(value)
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
 
 
 def _settings(**flags: Any) -> Settings:

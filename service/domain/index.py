@@ -61,14 +61,25 @@ class RuleIndex:
         self.versions = versions
 
     @classmethod
-    def build(cls, versions: Iterable[RuleSetVersion]) -> RuleIndex:
+    def build(
+        cls, versions: Iterable[RuleSetVersion], previous: RuleIndex | None = None
+    ) -> RuleIndex:
+        """Index `versions`. With `previous` (the index being replaced), a plan of a version
+        object it already holds keeps its compiled plan: a reload after one publish compiles
+        only the new version's plans, not every plan of the store."""
         ordered = tuple(sorted(versions, key=lambda v: (v.published_at, v.payer_id, v.version)))
+        known: dict[tuple[int, str], _Entry] = {}
+        if previous is not None:
+            for items in previous._entries.values():
+                for e in items:
+                    known[(id(e.version), e.plan.plan_id)] = e
         entries: dict[str, list[_Entry]] = {}
         for version in ordered:
             for plan in version.plans:
-                entries.setdefault(plan.plan_id, []).append(
-                    _Entry(version, plan, compile_plan(version, plan))
-                )
+                entry = known.get((id(version), plan.plan_id))
+                if entry is None or entry.version is not version or entry.plan is not plan:
+                    entry = _Entry(version, plan, compile_plan(version, plan))
+                entries.setdefault(plan.plan_id, []).append(entry)
         frozen = {
             plan_id: tuple(
                 sorted(

@@ -124,11 +124,43 @@ def _plan_ids(v: VersionLike) -> list[str]:
     return [p.plan_id for p in v.plans]
 
 
-def check_publish(candidate: VersionLike, published: Iterable[VersionLike]) -> list[Problem]:
+class PlanVersions:
+    """Plan id -> the versions defining it, in the order they were added.
+
+    Built once per publish (or dry run) and grown as each candidate of a batch is accepted, so
+    checking a candidate looks up its plans instead of rebuilding every published version's
+    plan list for each of them (which grew with the square of the versions).
+    """
+
+    def __init__(self, versions: Iterable[VersionLike] = ()) -> None:
+        self.versions: list[VersionLike] = []
+        self._by_plan: dict[str, list[VersionLike]] = {}
+        for v in versions:
+            self.add(v)
+
+    def add(self, version: VersionLike) -> None:
+        self.versions.append(version)
+        for plan_id in dict.fromkeys(_plan_ids(version)):
+            self._by_plan.setdefault(plan_id, []).append(version)
+
+    def of_plan(self, plan_id: str) -> list[VersionLike]:
+        return self._by_plan.get(plan_id, [])
+
+
+def _same_content(a: VersionLike, b: VersionLike) -> bool:
+    return a.payer_id == b.payer_id and a.checksum == b.checksum
+
+
+def check_publish(
+    candidate: VersionLike,
+    published: Iterable[VersionLike],
+    plans: PlanVersions | None = None,
+) -> list[Problem]:
     """Every error and warning publishing `candidate` next to `published` would cause.
 
     An identical version (same payer and checksum) in `published` is not a problem: publishing
-    is idempotent and the caller returns the existing version instead.
+    is idempotent and the caller returns the existing version instead. `plans`, when given,
+    must index exactly `published` (callers checking many candidates build it once).
     """
     label = version_label(candidate)
     problems: list[Problem] = []
@@ -136,11 +168,9 @@ def check_publish(candidate: VersionLike, published: Iterable[VersionLike]) -> l
     def error(path: str, message: str) -> None:
         problems.append(Problem(label, path, message, ERROR))
 
-    others = [
-        p
-        for p in published
-        if not (p.payer_id == candidate.payer_id and p.checksum == candidate.checksum)
-    ]
+    if plans is None:
+        plans = PlanVersions(published)
+    others = [p for p in plans.versions if not _same_content(p, candidate)]
 
     if candidate.effective_to is not None and candidate.effective_to < candidate.effective_from:
         error(
@@ -160,7 +190,8 @@ def check_publish(candidate: VersionLike, published: Iterable[VersionLike]) -> l
 
     problems.extend(_label_problems(candidate, others))
     for plan_id in sorted(seen):
-        problems.extend(_plan_problems(candidate, others, plan_id))
+        same_plan = [o for o in plans.of_plan(plan_id) if not _same_content(o, candidate)]
+        problems.extend(_plan_problems(candidate, same_plan, plan_id))
     return problems
 
 
@@ -196,14 +227,14 @@ def _label_problems(candidate: VersionLike, others: Sequence[VersionLike]) -> li
 
 
 def _plan_problems(
-    candidate: VersionLike, others: Sequence[VersionLike], plan_id: str
+    candidate: VersionLike, same_plan: Sequence[VersionLike], plan_id: str
 ) -> list[Problem]:
-    """A plan id another payer owns; an overlap with another version of the plan that leaves
-    the index's choice ambiguous; dates next to the candidate that nothing covers."""
+    """A plan id another payer owns; an overlap with another version of the plan (`same_plan`:
+    the others defining it) that leaves the index's choice ambiguous; dates next to the
+    candidate that nothing covers."""
     label = version_label(candidate)
     base = f"plans[{plan_id}]"
     problems: list[Problem] = []
-    same_plan = [o for o in others if plan_id in _plan_ids(o)]
     for other in same_plan:
         if other.payer_id != candidate.payer_id:
             problems.append(
@@ -329,11 +360,13 @@ def check_publish_batch(
     A candidate whose content is there already (same payer and checksum) is skipped:
     publishing it again changes nothing."""
     problems: list[Problem] = []
-    seen: list[VersionLike] = list(published)
+    seen = PlanVersions(published)
+    contents = {(p.payer_id, p.checksum) for p in published}
     for cand in candidates:
-        if not any(p.payer_id == cand.payer_id and p.checksum == cand.checksum for p in seen):
-            problems.extend(check_publish(cand, seen))
-            seen.append(cand)
+        if (cand.payer_id, cand.checksum) not in contents:
+            problems.extend(check_publish(cand, seen.versions, seen))
+            seen.add(cand)
+            contents.add((cand.payer_id, cand.checksum))
     return problems
 
 

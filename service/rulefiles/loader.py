@@ -151,12 +151,13 @@ def validate_rule_set_content(
     return parsed, problems
 
 
-def load_rules_dir(path: str | Path = DEFAULT_RULES_DIR) -> tuple[Clinic, list[ParsedRuleSet]]:
-    """The clinic (clinic.yaml at the top) and every other *.yaml / *.yml below it, sorted by
-    payer and effective date. All problems of all files are collected into one RuleFileError;
-    files are also checked against each other (one version label per payer, one payer per
-    plan id)."""
-    root = Path(path)
+def load_clinic_of_dir(path: str | Path = DEFAULT_RULES_DIR) -> Clinic:
+    """Only the clinic profile (clinic.yaml) of a rules directory: what a start on a filled
+    store needs, without reading the payer files (raises RuleFileError like load_rules_dir)."""
+    return _clinic_of_dir(Path(path))[0]
+
+
+def _clinic_of_dir(root: Path) -> tuple[Clinic, list[Problem]]:
     clinic_path = root / CLINIC_FILE_NAME
     if not root.is_dir():
         raise RuleFileError([Problem(str(root), "(directory)", "is not a directory")])
@@ -166,6 +167,17 @@ def load_rules_dir(path: str | Path = DEFAULT_RULES_DIR) -> tuple[Clinic, list[P
     clinic, problems = clinic_or_problems(text, str(clinic_path))
     if clinic is None:
         raise RuleFileError(problems)
+    return clinic, problems
+
+
+def load_rules_dir(path: str | Path = DEFAULT_RULES_DIR) -> tuple[Clinic, list[ParsedRuleSet]]:
+    """The clinic (clinic.yaml at the top) and every other *.yaml / *.yml below it, sorted by
+    payer and effective date. All problems of all files are collected into one RuleFileError;
+    files are also checked against each other (one version label per payer, one payer per
+    plan id)."""
+    root = Path(path)
+    clinic_path = root / CLINIC_FILE_NAME
+    clinic, problems = _clinic_of_dir(root)
     all_problems = list(problems)
     parsed: list[ParsedRuleSet] = []
     files = sorted(

@@ -16,8 +16,10 @@ Why it looks like this:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import pickle
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -29,6 +31,7 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import defer
 from sqlmodel import Session, col, func, select
 
@@ -37,7 +40,13 @@ from service.domain.model import Clinic, RuleSetVersion
 from service.domain.problems import Problem
 from service.domain.versions import PublishRejectedError, check_publish_batch, version_label
 from service.rulefiles import ParsedRuleSet, canonical_json
-from service.storage.tables import PlanVersionRow, RuleSetVersionRow, SavedQuoteRow
+from service.storage import builds
+from service.storage.tables import (
+    PlanVersionRow,
+    RuleSetVersionBuildRow,
+    RuleSetVersionRow,
+    SavedQuoteRow,
+)
 from service.usecases.ports import NewQuote, PublishedVersion, PublishResult, SavedQuote
 from service.usecases.publishing import plan_publish
 
@@ -66,6 +75,14 @@ class RuleStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.clinic: Clinic | None = None  # needed to rebuild plans; set by seed_from_dir
+        # Versions this process already built (or published), by build key (version, digest of
+        # the stored text, clinic, code: service.storage.builds), for the clinic they were
+        # built for: a reload after a publish rebuilds only the new versions, and a row whose
+        # text changed since is rebuilt, and refused.
+        self._built: dict[str, builds.Built] = {}
+        self._versions: dict[tuple[Any, ...], RuleSetVersion] = {}
+        self._built_for: Clinic | None = None
+        self.use_builds = True  # read and write stored builds (tests turn it off to compare)
 
     @property
     def dialect(self) -> str:
@@ -130,18 +147,67 @@ class RuleStore:
         return content
 
     def load_versions(self, clinic: Clinic | None = None) -> list[RuleSetVersion]:
-        """Every published version as a domain object, rebuilt from its stored content."""
+        """Every published version as a domain object: from this process's memory, else from
+        its stored build (service.storage.builds), else rebuilt from its stored content
+        through every check (and that build stored for the next start)."""
         clinic = clinic or self.clinic
         if clinic is None:
             raise RuntimeError(
                 "rebuilding rule versions needs the clinic profile: pass clinic=, or call "
                 "seed_from_dir(rules_dir) first (it reads clinic.yaml)"
             )
+        if clinic != self._built_for:
+            self._built, self._versions, self._built_for = {}, {}, clinic
         with Session(self.engine) as session:
             rows = session.exec(select(RuleSetVersionRow).order_by(col(RuleSetVersionRow.id))).all()
-        return [self._to_domain(row, clinic) for row in rows]
+            keys = [_build_key(row, row.content, clinic) for row in rows]
+            wanted = [k for k in keys if k not in self._built] if self.use_builds else []
+            stored = _stored_builds(session, wanted)
+        fresh: list[dict[str, Any]] = []
+        out = []
+        for row, key in zip(rows, keys, strict=True):
+            built = self._built.get(key)
+            if built is None:
+                built = _readable(stored.get(key), row)
+                if built is None:
+                    built = _built_of(self._rebuild(row, clinic))
+                    if self.use_builds:
+                        payload = builds.dump_built(built)
+                        fresh.append(
+                            {"rule_set_version_id": row.id, "build_key": key, "payload": payload}
+                        )
+                self._built[key] = built
+            # The same version object for an unchanged row, so the index keeps its plans.
+            published = (key, row.id, row.published_at, row.published_by, row.note, row.source)
+            version = self._versions.get(published)
+            if version is None:
+                version = self._versions[published] = _version(row, built)
+            out.append(version)
+        if fresh:
+            self._save_builds(fresh)
+        return out
 
-    def _to_domain(self, row: RuleSetVersionRow, clinic: Clinic) -> RuleSetVersion:
+    def _save_builds(self, values: list[dict[str, Any]]) -> None:
+        """Store builds a start made, for the next start; a cache, so a failure only logs."""
+        try:
+            with self.engine.begin() as conn:
+                _insert_builds(conn, self.dialect, values)
+        except sa.exc.SQLAlchemyError as exc:
+            log.warning("could not store %d built versions: %s", len(values), exc)
+
+    def _remember(self, parsed: ParsedRuleSet, content: str) -> dict[str, Any] | None:
+        """Keep a version this process has just published, built from the same checked file;
+        returns its build row for the publish transaction to store."""
+        clinic = self.clinic
+        if clinic is None or self._built_for not in (None, clinic):
+            return None
+        self._built_for = clinic
+        key = _build_key(parsed, content, clinic)
+        built = _built_of(parsed)
+        self._built[key] = built
+        return {"build_key": key, "payload": builds.dump_built(built)}
+
+    def _rebuild(self, row: RuleSetVersionRow, clinic: Clinic) -> ParsedRuleSet:
         """Rebuild a version through the rule-file checks; its checksum must not have moved."""
         label = version_label(row)
         parsed = rulefiles.parse_rule_set_content(json.loads(row.content), row.source, clinic)
@@ -152,7 +218,7 @@ class RuleStore:
             )
         if (parsed.payer_id, parsed.version) != (row.payer_id, row.version):
             raise StoreIntegrityError(f"stored version {label} contains {version_label(parsed)}")
-        return parsed.to_version(row.published_at, row.published_by, row.note)
+        return parsed
 
     def _metas(self, session: Session) -> list[PublishedVersion]:
         rows = session.exec(
@@ -212,8 +278,14 @@ class RuleStore:
             if plan.rejected:
                 raise PublishRejectedError(plan.problems)
             new = [(parsed_list[i], plan.results[i].version) for i in plan.new]
+            built = []
             for parsed, version in new:
-                _insert(session, parsed, version)
+                row_id, text = _insert(session, parsed, version)
+                build = self._remember(parsed, text) if self.use_builds else None
+                if build is not None:
+                    built.append({"rule_set_version_id": row_id, **build})
+            if built:  # the next start reads these instead of re-running the checks
+                _insert_builds(conn, self.dialect, built)
             session.flush()
             if new and self.dialect == "postgresql":
                 # Delivered to listeners only when this transaction commits.
@@ -230,12 +302,18 @@ class RuleStore:
         """On first start, publish every rule file of `rules_dir` (all or nothing).
 
         Remembers the clinic profile either way, since rebuilding versions needs it. Returns
-        how many versions were published (0 when the store already had versions).
+        how many versions were published (0 when the store already had versions; then only
+        clinic.yaml is read, so a restart costs no rule-file parsing however many there are).
+        Replicas starting together on an empty store all parse the files; the publish lock and
+        the checksums make the sample data land once.
         """
+        if not self.is_empty():
+            # Seeded already (by this store's first start or another replica): the rule files
+            # are not read again, only the clinic profile, which every start takes from them.
+            self.clinic = rulefiles.load_clinic_of_dir(Path(rules_dir))
+            return 0
         clinic, parsed_list = rulefiles.load_rules_dir(Path(rules_dir))
         self.clinic = clinic
-        if not self.is_empty():
-            return 0
         ordered = sorted(parsed_list, key=lambda p: (p.payer_id, p.effective_from, p.version))
         results = self.publish_many(ordered, published_by, note=None)
         return sum(1 for r in results if r.created)
@@ -284,8 +362,14 @@ class RuleStore:
                 yield conn
 
 
-def _insert(session: Session, parsed: ParsedRuleSet, version: RuleSetVersion) -> None:
-    """Write one new version: its metadata and canonical content, and a row per plan."""
+def _digest(text: str) -> bytes:
+    return hashlib.blake2b(text.encode(), digest_size=16).digest()
+
+
+def _insert(session: Session, parsed: ParsedRuleSet, version: RuleSetVersion) -> tuple[int, str]:
+    """Write one new version: its metadata and canonical content, and a row per plan.
+    Returns its id and the content text as stored."""
+    content = canonical_json(parsed.content)
     row = RuleSetVersionRow(
         payer_id=parsed.payer_id,
         payer_name=parsed.payer_name,
@@ -297,21 +381,86 @@ def _insert(session: Session, parsed: ParsedRuleSet, version: RuleSetVersion) ->
         published_by=version.published_by,
         note=version.note,
         source=parsed.source,
-        content=canonical_json(parsed.content),
+        content=content,
     )
     session.add(row)
     session.flush()
     assert row.id is not None
-    for plan in parsed.plans:
-        session.add(
-            PlanVersionRow(
-                rule_set_version_id=row.id,
-                plan_id=plan.plan_id,
-                plan_name=plan.plan_name,
-                effective_from=parsed.effective_from,
-                effective_to=parsed.effective_to,
-            )
+    if parsed.plans:  # one executemany, not an ORM object and an INSERT per plan
+        session.execute(
+            sa.insert(PlanVersionRow),
+            [
+                {
+                    "rule_set_version_id": row.id,
+                    "plan_id": plan.plan_id,
+                    "plan_name": plan.plan_name,
+                    "effective_from": parsed.effective_from,
+                    "effective_to": parsed.effective_to,
+                }
+                for plan in parsed.plans
+            ],
         )
+    return row.id, content
+
+
+def _build_key(v: RuleSetVersionRow | ParsedRuleSet, content: str, clinic: Clinic) -> str:
+    return builds.build_key(v.payer_id, v.version, v.checksum, _digest(content), clinic)
+
+
+def _built_of(parsed: ParsedRuleSet) -> builds.Built:
+    return builds.Built(parsed.payer_name, parsed.effective_from, parsed.effective_to, parsed.plans)
+
+
+def _version(row: RuleSetVersionRow, built: builds.Built) -> RuleSetVersion:
+    """The domain version of a row: as ParsedRuleSet.to_version makes it, from the content's
+    own values (built) and the row's publication."""
+    return RuleSetVersion(
+        payer_id=row.payer_id,
+        payer_name=built.payer_name,
+        version=row.version,
+        effective_from=built.effective_from,
+        effective_to=built.effective_to,
+        plans=built.plans,
+        checksum=row.checksum,
+        published_at=row.published_at,
+        published_by=row.published_by,
+        note=row.note,
+        source=row.source,
+    )
+
+
+def _readable(payload: bytes | None, row: RuleSetVersionRow) -> builds.Built | None:
+    """A stored build, or None to rebuild (none stored, or one that is not plain plans)."""
+    if payload is None:
+        return None
+    try:
+        return builds.load_built(payload)
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError) as exc:
+        log.warning("ignoring the stored build of %s: %s", version_label(row), exc)
+        return None
+
+
+def _stored_builds(session: Session, keys: Sequence[str]) -> dict[str, bytes]:
+    out: dict[str, bytes] = {}
+    for start in range(0, len(keys), 500):  # one query per 500 keys
+        part = keys[start : start + 500]
+        out.update(
+            session.exec(
+                select(RuleSetVersionBuildRow.build_key, RuleSetVersionBuildRow.payload).where(
+                    col(RuleSetVersionBuildRow.build_key).in_(part)
+                )
+            ).all()
+        )
+    return out
+
+
+def _insert_builds(conn: Connection, dialect: str, values: list[dict[str, Any]]) -> None:
+    """Insert build rows; one another replica stored meanwhile is kept, not an error."""
+    table = RuleSetVersionBuildRow.__table__  # type: ignore[attr-defined]
+    insert = (
+        postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    ).on_conflict_do_nothing()
+    conn.execute(insert, values)
 
 
 def _saved_quote(row: SavedQuoteRow) -> SavedQuote:

@@ -121,3 +121,21 @@ class SavedQuoteRow(SavedQuoteBase, table=True):
     __tablename__ = "saved_quote"
 
     id: str = Field(primary_key=True, max_length=36)  # uuid4 text
+
+
+# -------------------------------------------------------------------- rule_set_version_build
+
+
+class RuleSetVersionBuildRow(SQLModel, table=True):
+    """The built plans of one version for one build key (service.storage.builds): a cache a
+    start reads instead of re-running the rule-file checks; never the source of truth."""
+
+    __tablename__ = "rule_set_version_build"
+    __table_args__ = (
+        sa.UniqueConstraint("rule_set_version_id", "build_key", name="uq_rule_set_version_build"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    rule_set_version_id: int = Field(foreign_key="rule_set_version.id", index=True)
+    build_key: str = Field(max_length=64)
+    payload: bytes = Field(sa_type=sa.LargeBinary)

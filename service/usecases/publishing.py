@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from service.domain.problems import Problem
-from service.domain.versions import VersionLike, check_publish
+from service.domain.versions import PlanVersions, check_publish
 from service.rulefiles import ParsedRuleSet
 from service.usecases.ports import PublishedVersion, PublishResult
 
@@ -30,14 +30,6 @@ class PublishPlan:
         return any(p.is_error for p in self.problems)
 
 
-def _same(published: Sequence[PublishedVersion], parsed: ParsedRuleSet) -> PublishedVersion | None:
-    """The published version with the same content (payer and checksum), if any."""
-    for p in published:
-        if p.payer_id == parsed.payer_id and p.checksum == parsed.checksum:
-            return p
-    return None
-
-
 def plan_publish(
     parsed_list: Sequence[ParsedRuleSet],
     published: Sequence[PublishedVersion],
@@ -49,21 +41,22 @@ def plan_publish(
     published (or came earlier in the list) gives the existing version with created=False;
     each new one is checked against the published versions and the new ones before it."""
     plan = PublishPlan()
-    seen: list[VersionLike] = list(published)
+    seen = PlanVersions(published)  # plan id -> versions, built once for the whole list
+    by_content = {(p.payer_id, p.checksum): p for p in reversed(published)}  # first one wins
     in_batch: dict[tuple[str, str], PublishResult] = {}
     for parsed in parsed_list:
         twin = in_batch.get((parsed.payer_id, parsed.checksum))
         if twin is not None:  # the same file twice in one list
             plan.results.append(PublishResult(twin.version, False, ()))
             continue
-        same = _same(published, parsed)
+        same = by_content.get((parsed.payer_id, parsed.checksum))
         if same is not None:
             existing = parsed.to_version(same.published_at, same.published_by, same.note)
             # Same content, but the stored version keeps where it first came from.
             existing = dataclasses.replace(existing, source=same.source)
             plan.results.append(PublishResult(existing, False, ()))
             continue
-        found = check_publish(parsed, seen)
+        found = check_publish(parsed, seen.versions, seen)
         plan.problems.extend(found)
         warnings = tuple(p for p in found if not p.is_error) + parsed.warnings
         version = parsed.to_version(
@@ -72,5 +65,5 @@ def plan_publish(
         plan.results.append(PublishResult(version, True, warnings))
         in_batch[(parsed.payer_id, parsed.checksum)] = plan.results[-1]
         plan.new.append(len(plan.results) - 1)
-        seen.append(parsed)
+        seen.add(parsed)
     return plan

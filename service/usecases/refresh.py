@@ -6,6 +6,7 @@ import logging
 import threading
 from typing import Protocol
 
+from service.domain.heap import collector_paused
 from service.domain.index import RuleIndex
 from service.domain.model import Clinic, RuleSetVersion
 
@@ -22,6 +23,9 @@ class VersionSource(Protocol):
 
 class IndexHolder(Protocol):
     """What serves quotes from an index that can be swapped whole (the Quoter)."""
+
+    @property
+    def index(self) -> RuleIndex: ...
 
     def replace_index(self, index: RuleIndex) -> None: ...
 
@@ -50,7 +54,9 @@ class IndexRefresher:
             marker = self.store.latest_change_marker()
             if marker == self.marker:
                 return False
-            index = RuleIndex.build(self.store.load_versions(self.clinic))
+            with collector_paused():
+                versions = self.store.load_versions(self.clinic)
+                index = RuleIndex.build(versions, previous=self.quoter.index)
             self.quoter.replace_index(index)
             self.marker = marker
         log.info(
