@@ -17,6 +17,8 @@ from massage_estimator.v1 import estimator_pb2_grpc as pb_grpc
 from massage_estimator.v1 import payer_rules_pb2_grpc as rpb_grpc
 
 from service.api.estimator import SERVICE_NAME, QuoterLike
+from service.api.guard import RequestGuard
+from service.api.limits import limits_for
 from service.api.payer_rules import SERVICE_NAME as PAYER_RULES_SERVICE_NAME
 from service.api.payer_rules import PayerRulesServicer
 from service.api.quotes import QuotingServicer
@@ -84,6 +86,7 @@ def build_server(
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="rpc"),
         options=[("grpc.so_reuseport", 0)],
+        interceptors=[RequestGuard(limits_for(batch_max))],
     )
     pb_grpc.add_EstimatorServiceServicer_to_server(  # type: ignore[no-untyped-call]
         QuotingServicer(quoter, batch_max=batch_max, quotes=quotes), server

@@ -347,15 +347,18 @@ def _sqlite_setup(engine: Engine) -> None:
 
 def create_store(database_url: str) -> RuleStore:
     """A store on `database_url` (sqlite:///path or postgresql+psycopg://...). Creates the
-    folder of a SQLite file; does not touch the schema (call migrate())."""
+    folder of a SQLite file; does not touch the schema (call migrate()).
+
+    hide_parameters: a failed statement's error text must never carry its parameters (a saved
+    quote's diagnosis codes and date of service would land in the ERROR log)."""
     url = sa.make_url(database_url)
     if url.drivername == "postgresql":
         url = url.set(drivername="postgresql+psycopg")
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
             Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(url, connect_args={"timeout": 30})
+        engine = sa.create_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
         _sqlite_setup(engine)
     else:
-        engine = sa.create_engine(url, pool_pre_ping=True)
+        engine = sa.create_engine(url, pool_pre_ping=True, hide_parameters=True)
     return RuleStore(engine)
