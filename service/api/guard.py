@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import grpc
 from google.rpc import code_pb2, status_pb2
@@ -33,7 +33,13 @@ class _Refused:
     status: status_pb2.Status
 
 
-class RequestGuard(grpc.ServerInterceptor[Any, Any]):
+if TYPE_CHECKING:  # generic in grpc-stubs only
+    _ServerInterceptor = grpc.ServerInterceptor[Any, Any]
+else:
+    _ServerInterceptor = grpc.ServerInterceptor
+
+
+class RequestGuard(_ServerInterceptor):
     """A server interceptor: undecodable bodies and over-long lists never reach a servicer."""
 
     def __init__(self, limits: Mapping[str, int]) -> None:
