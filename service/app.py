@@ -24,6 +24,7 @@ from service.domain.index import RuleIndex
 from service.domain.model import Clinic, RuleSetVersion
 from service.domain.quoting import Quoter
 from service.settings import Settings
+from service.startup import retry_while_unreachable
 from service.storage import RuleStore, create_store
 from service.storage.watch import ChangeWatcher
 from service.usecases import IndexRefresher, QuoteService, RuleSetService
@@ -70,8 +71,9 @@ def load_rules(settings: Settings) -> LoadedRules:
 
 
 def build_quoter(settings: Settings) -> tuple[Quoter, LoadedRules]:
-    """A Quoter over the published versions, indexed in memory."""
-    rules = load_rules(settings)
+    """A Quoter over the published versions, indexed in memory (waits for the store while it
+    is unreachable: service.startup)."""
+    rules = retry_while_unreachable(lambda: load_rules(settings), settings)
     index = RuleIndex.build(rules.versions)
     return Quoter(index, rules.clinic), rules
 
@@ -134,6 +136,8 @@ def start(settings: Settings) -> Application:
         server.stop(0)
         store.engine.dispose()
         raise
+    watcher.on_state = server.mark_store  # the store's own health name (see build_server)
+    server.mark_store(True)
     server.mark_serving()
     index = quoter.index
     log.info(

@@ -30,6 +30,10 @@ log = logging.getLogger(__name__)
 HEALTH_SERVICE_NAME = health_pb2.DESCRIPTOR.services_by_name["Health"].full_name
 SERVED_SERVICES = ("", SERVICE_NAME, PAYER_RULES_SERVICE_NAME)
 """Service names health answers for: "" is the whole server."""
+STORE_HEALTH_NAME = "massage_estimator.v1.RuleStore"
+"""Health of the rule store alone: NOT_SERVING while the database is unreachable. Kept apart
+from the names above so an outage never takes quoting (answered from memory) out of a load
+balancer; watch it for alerts, never probe readiness with it."""
 
 
 class BindError(RuntimeError):
@@ -58,6 +62,13 @@ class GrpcServer:
     def mark_serving(self) -> None:
         for name in SERVED_SERVICES:
             self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
+
+    def mark_store(self, reachable: bool) -> None:
+        """Report whether the rule store answers (under STORE_HEALTH_NAME only)."""
+        serving = health_pb2.HealthCheckResponse.SERVING
+        self.health.set(
+            STORE_HEALTH_NAME, serving if reachable else health_pb2.HealthCheckResponse.NOT_SERVING
+        )
 
     def stop(self, grace: float | None) -> None:
         """Stop accepting calls, let in-flight ones finish for `grace` seconds, then end."""
@@ -96,7 +107,7 @@ def build_server(
             PayerRulesServicer(rule_sets), server
         )
     health_servicer = health.HealthServicer(experimental_non_blocking=True)
-    for name in SERVED_SERVICES:
+    for name in (*SERVED_SERVICES, STORE_HEALTH_NAME):
         health_servicer.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
