@@ -98,11 +98,13 @@ class Application:
         """Where a local client can reach the server, e.g. "127.0.0.1:50051"."""
         return self.server.target
 
-    def stop(self, grace: float | None = None) -> None:
-        """Graceful stop: health NOT_SERVING, in-flight calls get the grace period."""
+    def stop(self, grace: float | None = None, drain: float = 0.0) -> None:
+        """Graceful stop: health NOT_SERVING, `drain` seconds still answering everything (the
+        watcher keeps the index current meanwhile), then in-flight calls get the grace period.
+        `serve` passes settings.drain_seconds on SIGTERM."""
+        self.server.stop(self.settings.shutdown_grace_seconds if grace is None else grace, drain)
         if self.watcher is not None:
             self.watcher.stop()
-        self.server.stop(self.settings.shutdown_grace_seconds if grace is None else grace)
         self.store.engine.dispose()
 
     def wait(self, timeout: float | None = None) -> bool:

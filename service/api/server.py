@@ -16,6 +16,7 @@ from grpc_reflection.v1alpha import reflection
 from massage_estimator.v1 import estimator_pb2_grpc as pb_grpc
 from massage_estimator.v1 import payer_rules_pb2_grpc as rpb_grpc
 
+from service.api.drain import drain_then_stop
 from service.api.estimator import SERVICE_NAME, QuoterLike
 from service.api.guard import RequestGuard
 from service.api.limits import limits_for
@@ -70,10 +71,11 @@ class GrpcServer:
             STORE_HEALTH_NAME, serving if reachable else health_pb2.HealthCheckResponse.NOT_SERVING
         )
 
-    def stop(self, grace: float | None) -> None:
-        """Stop accepting calls, let in-flight ones finish for `grace` seconds, then end."""
-        self.health.enter_graceful_shutdown()
-        self.server.stop(grace).wait()
+    def stop(self, grace: float | None, drain: float = 0.0) -> None:
+        """Health NOT_SERVING at once; keep answering every call for `drain` seconds; then
+        stop accepting calls and let in-flight ones finish for `grace` seconds (service.drain
+        says why)."""
+        drain_then_stop(self.server, self.health, grace, drain)
 
     def wait(self, timeout: float | None = None) -> bool:
         return self.server.wait_for_termination(timeout)

@@ -35,6 +35,13 @@ RulesDirOpt = Annotated[
     Path | None,
     typer.Option("--rules-dir", help="Rule files seeded into an empty store (payer_rules/)."),
 ]
+DrainOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--drain-seconds",
+        help="On SIGTERM, keep answering every call this long with health NOT_SERVING (5).",
+    ),
+]
 LogLevelOpt = Annotated[
     str | None, typer.Option("--log-level", help="DEBUG, INFO, WARNING, ERROR.")
 ]
@@ -46,6 +53,7 @@ def serve(
     database_url: DatabaseUrlOpt = None,
     rules_dir: RulesDirOpt = None,
     log_level: LogLevelOpt = None,
+    drain_seconds: DrainOpt = None,
 ) -> None:
     """Start the estimator service on the published rules (the sample data by default).
 
@@ -61,7 +69,12 @@ def serve(
         massage-estimator serve
     """
     settings = _settings(
-        port=port, host=host, database_url=database_url, rules_dir=rules_dir, log_level=log_level
+        port=port,
+        host=host,
+        database_url=database_url,
+        rules_dir=rules_dir,
+        log_level=log_level,
+        drain_seconds=drain_seconds,
     )
     logging.basicConfig(
         level=settings.logging_level(),
@@ -81,7 +94,7 @@ def serve(
         log.error("cannot start: %s", exc)
         log.debug("start-up failure", exc_info=exc)
         raise typer.Exit(1) from None
-    _stop_on_signals(running, settings.shutdown_grace_seconds)
+    _stop_on_signals(running, settings.shutdown_grace_seconds, settings.drain_seconds)
     running.wait()
     log.info("stopped")
 
@@ -99,15 +112,22 @@ def _settings(**flags: Any) -> Settings:
         raise typer.Exit(2) from None
 
 
-def _stop_on_signals(running: Application, grace: float) -> None:
+def _stop_on_signals(running: Application, grace: float, drain: float) -> None:
     """SIGINT or SIGTERM stop the server gracefully (once), off the signal handler."""
     stopping = threading.Event()
 
     def _stop(signum: int, _frame: FrameType | None) -> None:
         if not stopping.is_set():
             stopping.set()
-            log.info("received %s: stopping (grace %.1fs)", signal.Signals(signum).name, grace)
-            threading.Thread(target=running.stop, daemon=True).start()
+            log.info(
+                "received %s: stopping (drain %.1fs, then grace %.1fs)",
+                signal.Signals(signum).name,
+                drain,
+                grace,
+            )
+            threading.Thread(
+                target=running.stop, kwargs={"grace": grace, "drain": drain}, daemon=True
+            ).start()
 
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
