@@ -220,6 +220,48 @@ def details_of(value: status_pb2.Status) -> dict[str, Message]:
     return found
 
 
+# --------------------------------------------------------------------------- retries
+
+RETRIED_METHODS: Mapping[str, tuple[str, ...]] = {
+    "massage_estimator.v1.EstimatorService": (
+        "EstimateTreatmentPlan",
+        "EstimateSessions",
+        "GetQuote",
+    ),
+    "massage_estimator.v1.PayerRulesService": (
+        "ValidateRuleSet",
+        "PublishRuleSet",  # idempotent: the same content is published once (by checksum)
+        "ListRuleSets",
+        "GetRuleSet",
+        "DiffRuleSets",
+        "ListPlans",
+    ),
+}
+"""The calls a client retries on UNAVAILABLE (a replica draining, the store down). Never
+EstimateSession: the same method saves a quote when save_quote is set, and a save retried
+after a lost answer would be saved twice."""
+
+RETRY_POLICY: Mapping[str, object] = {
+    "maxAttempts": 5,
+    "initialBackoff": "0.2s",
+    "maxBackoff": "3s",
+    "backoffMultiplier": 2,
+    "retryableStatusCodes": ["UNAVAILABLE"],
+}
+
+
+def service_config(**extra: object) -> dict[str, object]:
+    """The gRPC service config (retry policy) every client of the service dials with: the
+    CLI through the grpc.service_config channel option, the gateway through
+    grpc.WithDefaultServiceConfig (gateway/main.go, kept equal by a test)."""
+    names = [
+        {"service": service, "method": method}
+        for service, methods in RETRIED_METHODS.items()
+        for method in methods
+    ]
+    return {"methodConfig": [{"name": names, "retryPolicy": dict(RETRY_POLICY)}], **extra}
+
+
 # --------------------------------------------------------------------------- addresses
 
 
