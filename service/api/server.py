@@ -73,7 +73,7 @@ class GrpcServer:
 
     def stop(self, grace: float | None, drain: float = 0.0) -> None:
         """Health NOT_SERVING at once; keep answering every call for `drain` seconds; then
-        stop accepting calls and let in-flight ones finish for `grace` seconds (service.drain
+        stop accepting calls and let in-flight ones finish for `grace` seconds (service.api.drain
         says why)."""
         drain_then_stop(self.server, self.health, grace, drain)
 
