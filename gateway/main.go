@@ -31,12 +31,31 @@ import (
 	estimatorv1 "massageestimator/gen/go/massage_estimator/v1"
 )
 
-// roundRobin spreads calls over every address the target resolves to. With a `dns:///` target
-// naming a Kubernetes headless Service that is every ready estimator pod; the default
-// (pick_first) would pin all of this gateway's calls to one pod for the connection's life.
-const roundRobin = `{"loadBalancingConfig": [{"round_robin": {}}]}`
+// serviceConfig: round_robin spreads calls over every address the target resolves to. With a
+// `dns:///` target naming a Kubernetes headless Service that is every ready estimator pod; the
+// default (pick_first) would pin all of this gateway's calls to one pod for the connection's
+// life. The retry policy retries UNAVAILABLE (a draining replica, the store down) with backoff
+// for the reads and PublishRuleSet, never EstimateSession (it may save a quote); it must equal
+// service.wire.service_config() (tests/gateway/test_gateway_retries.py checks).
+const serviceConfig = `{"methodConfig": [{"name": [{"service": "massage_estimator.v1.EstimatorService", "method": "EstimateTreatmentPlan"}, {"service": "massage_estimator.v1.EstimatorService", "method": "EstimateSessions"}, {"service": "massage_estimator.v1.EstimatorService", "method": "GetQuote"}, {"service": "massage_estimator.v1.PayerRulesService", "method": "ValidateRuleSet"}, {"service": "massage_estimator.v1.PayerRulesService", "method": "PublishRuleSet"}, {"service": "massage_estimator.v1.PayerRulesService", "method": "ListRuleSets"}, {"service": "massage_estimator.v1.PayerRulesService", "method": "GetRuleSet"}, {"service": "massage_estimator.v1.PayerRulesService", "method": "DiffRuleSets"}, {"service": "massage_estimator.v1.PayerRulesService", "method": "ListPlans"}], "retryPolicy": {"maxAttempts": 4, "initialBackoff": "0.1s", "maxBackoff": "1s", "backoffMultiplier": 2, "retryableStatusCodes": ["UNAVAILABLE"]}}], "loadBalancingConfig": [{"round_robin": {}}]}`
+
+// ensureRetries: grpc-go 1.33 (Debian 12) applies a service config's retry policy only when
+// GRPC_GO_RETRY=on is in the environment when the process starts (it is read once, at package
+// init), so the gateway sets it and re-executes itself, once. An explicit value is kept.
+func ensureRetries() {
+	if _, set := os.LookupEnv("GRPC_GO_RETRY"); set {
+		return
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return
+	}
+	os.Setenv("GRPC_GO_RETRY", "on")
+	_ = syscall.Exec(exe, os.Args, os.Environ()) // returns only when it failed
+}
 
 func main() {
+	ensureRetries()
 	listen := flag.String("listen", envOr("MASSAGE_ESTIMATOR_GATEWAY_LISTEN", ":8080"),
 		"address the REST gateway listens on (host:port; port 0 picks a free one; env MASSAGE_ESTIMATOR_GATEWAY_LISTEN)")
 	target := flag.String("grpc-target", envOr("MASSAGE_ESTIMATOR_TARGET", "localhost:50051"),
@@ -99,7 +118,7 @@ func run(listen, target string) error {
 	// GatewayRegistrations lists every generated Register*HandlerFromEndpoint; the build
 	// script writes it next to the generated code from the services it finds, so a new
 	// service is exposed without editing this file.
-	dialOpts := []grpc.DialOption{grpc.WithInsecure(), grpc.WithDefaultServiceConfig(roundRobin)}
+	dialOpts := []grpc.DialOption{grpc.WithInsecure(), grpc.WithDefaultServiceConfig(serviceConfig)}
 	for _, register := range estimatorv1.GatewayRegistrations {
 		if err := register(ctx, mux, target, dialOpts); err != nil {
 			return fmt.Errorf("registering a gateway handler: %w", err)

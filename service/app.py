@@ -25,6 +25,7 @@ from service.domain.index import RuleIndex
 from service.domain.model import Clinic, RuleSetVersion
 from service.domain.quoting import Quoter
 from service.settings import Settings
+from service.startup import retry_while_unreachable
 from service.storage import RuleStore, create_store
 from service.storage.watch import ChangeWatcher
 from service.usecases import IndexRefresher, QuoteService, RuleSetService
@@ -71,9 +72,10 @@ def load_rules(settings: Settings) -> LoadedRules:
 
 
 def build_quoter(settings: Settings) -> tuple[Quoter, LoadedRules]:
-    """A Quoter over the published versions, indexed in memory."""
+    """A Quoter over the published versions, indexed in memory (waits for the store while it
+    is unreachable: service.startup)."""
     with collector_paused(freeze=True):  # service.domain.heap: 2/3 of a large start's CPU
-        rules = load_rules(settings)
+        rules = retry_while_unreachable(lambda: load_rules(settings), settings)
         index = RuleIndex.build(rules.versions)
     return Quoter(index, rules.clinic), rules
 
@@ -98,11 +100,13 @@ class Application:
         """Where a local client can reach the server, e.g. "127.0.0.1:50051"."""
         return self.server.target
 
-    def stop(self, grace: float | None = None) -> None:
-        """Graceful stop: health NOT_SERVING, in-flight calls get the grace period."""
+    def stop(self, grace: float | None = None, drain: float = 0.0) -> None:
+        """Graceful stop: health NOT_SERVING, `drain` seconds still answering everything (the
+        watcher keeps the index current meanwhile), then in-flight calls get the grace period.
+        `serve` passes settings.drain_seconds on SIGTERM."""
+        self.server.stop(self.settings.shutdown_grace_seconds if grace is None else grace, drain)
         if self.watcher is not None:
             self.watcher.stop()
-        self.server.stop(self.settings.shutdown_grace_seconds if grace is None else grace)
         self.store.engine.dispose()
 
     def wait(self, timeout: float | None = None) -> bool:
@@ -138,6 +142,8 @@ def start(settings: Settings, *, reuse_port: bool = False) -> Application:
         server.stop(0)
         store.engine.dispose()
         raise
+    watcher.on_state = server.mark_store  # the store's own health name (see build_server)
+    server.mark_store(True)
     server.mark_serving()
     index = quoter.index
     log.info(

@@ -82,6 +82,15 @@ class Settings(BaseSettings):
         description="On stop, in-flight RPCs get this long to finish before they are cancelled.",
     )
 
+    drain_seconds: Annotated[float, Field(ge=0, le=300)] = Field(
+        default=5.0,
+        description=(
+            "On SIGTERM, how long the server keeps answering every call (new ones included) "
+            "while health already says NOT_SERVING, so load balancers move away before it "
+            "stops accepting calls."
+        ),
+    )
+
     @field_validator("log_level")
     @classmethod
     def _known_level(cls, value: str) -> str:

@@ -13,6 +13,7 @@ from datetime import date
 from typing import TypeVar
 
 from google.protobuf import any_pb2
+from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 from google.rpc import error_details_pb2, status_pb2
 from google.type import date_pb2, money_pb2
@@ -140,9 +141,71 @@ def pack(message: Message) -> any_pb2.Any:
     return packed
 
 
+MAX_STATUS_MESSAGE = 400
+"""Characters of a status message (it travels twice: in grpc-message and in the details)."""
+MAX_DETAIL_TEXT = 160
+"""Characters of any one text inside a detail (a field path, a description, a metadata value):
+a quoted 4,000-character diagnosis code is cut, not echoed."""
+MAX_DETAIL_ITEMS = 8
+"""Entries of any list inside a detail (field violations first): the rest are counted."""
+# Together these keep grpc-message plus grpc-status-details-bin under about 5 KB, well inside
+# the 8 KB of metadata a gRPC client accepts by default, so an error always reaches the caller
+# instead of RESOURCE_EXHAUSTED "Stream removed".
+
+
+def clip(text: str, limit: int = MAX_DETAIL_TEXT) -> str:
+    """`text`, cut to `limit` characters with an ellipsis when longer."""
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
+def bounded(message: Message) -> Message:
+    """A copy of a detail message with every text clipped and every list capped (see
+    MAX_DETAIL_TEXT and MAX_DETAIL_ITEMS); BadRequest says how many violations it left out."""
+    copy = type(message)()
+    copy.CopyFrom(message)
+    _bound(copy)
+    if isinstance(copy, error_details_pb2.BadRequest):
+        left_out = len(message.field_violations) - len(copy.field_violations)  # type: ignore[attr-defined]
+        if left_out > 0:
+            del copy.field_violations[MAX_DETAIL_ITEMS - 1 :]
+            copy.field_violations.add(
+                field="\u2026", description=f"{left_out + 1} more violations not listed"
+            )
+    return copy
+
+
+def _bound(message: Message) -> None:
+    for field, value in message.ListFields():
+        repeated = field.is_repeated
+        if field.message_type is not None and field.message_type.GetOptions().map_entry:
+            for key in list(value):
+                if isinstance(value[key], str):
+                    value[key] = clip(value[key])
+                else:
+                    _bound(value[key])
+        elif field.type == FieldDescriptor.TYPE_STRING:
+            if repeated:
+                del value[MAX_DETAIL_ITEMS:]
+                value[:] = [clip(v) for v in value]
+            else:
+                setattr(message, field.name, clip(value))
+        elif field.type == FieldDescriptor.TYPE_MESSAGE:
+            if repeated:
+                del value[MAX_DETAIL_ITEMS:]
+                for item in value:
+                    _bound(item)
+            else:
+                _bound(value)
+
+
 def status(code: int, message: str, *details: Message) -> status_pb2.Status:
-    """A google.rpc.Status carrying `details`."""
-    return status_pb2.Status(code=code, message=message, details=[pack(d) for d in details])
+    """A google.rpc.Status carrying `details`, bounded in size (see MAX_STATUS_MESSAGE) so it
+    always fits in the trailers that carry it."""
+    return status_pb2.Status(
+        code=code,
+        message=clip(message, MAX_STATUS_MESSAGE),
+        details=[pack(bounded(d)) for d in details],
+    )
 
 
 def details_of(value: status_pb2.Status) -> dict[str, Message]:
@@ -155,6 +218,51 @@ def details_of(value: status_pb2.Status) -> dict[str, Message]:
                 detail.Unpack(msg)
                 found[cls.DESCRIPTOR.name] = msg
     return found
+
+
+# --------------------------------------------------------------------------- retries
+
+RETRIED_METHODS: Mapping[str, tuple[str, ...]] = {
+    "massage_estimator.v1.EstimatorService": (
+        "EstimateTreatmentPlan",
+        "EstimateSessions",
+        "GetQuote",
+    ),
+    "massage_estimator.v1.PayerRulesService": (
+        "ValidateRuleSet",
+        "PublishRuleSet",  # idempotent: the same content is published once (by checksum)
+        "ListRuleSets",
+        "GetRuleSet",
+        "DiffRuleSets",
+        "ListPlans",
+    ),
+}
+"""The calls a client retries on UNAVAILABLE (a replica draining, the store down). Never
+EstimateSession: the same method saves a quote when save_quote is set, and a save retried
+after a lost answer would be saved twice."""
+
+RETRY_POLICY: Mapping[str, object] = {
+    # Short: every attempt against a refused address also waits for a reconnect, and a
+    # client's own deadline (the CLI's --timeout 3) must still end in "cannot reach" (a
+    # retried refusal) rather than in a deadline: 4 attempts end within about 0.7 s.
+    "maxAttempts": 4,
+    "initialBackoff": "0.1s",
+    "maxBackoff": "1s",
+    "backoffMultiplier": 2,
+    "retryableStatusCodes": ["UNAVAILABLE"],
+}
+
+
+def service_config(**extra: object) -> dict[str, object]:
+    """The gRPC service config (retry policy) every client of the service dials with: the
+    CLI through the grpc.service_config channel option, the gateway through
+    grpc.WithDefaultServiceConfig (gateway/main.go, kept equal by a test)."""
+    names = [
+        {"service": service, "method": method}
+        for service, methods in RETRIED_METHODS.items()
+        for method in methods
+    ]
+    return {"methodConfig": [{"name": names, "retryPolicy": dict(RETRY_POLICY)}], **extra}
 
 
 # --------------------------------------------------------------------------- addresses

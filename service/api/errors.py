@@ -25,7 +25,12 @@ from service.domain.errors import (
     PlanNotFoundError,
 )
 from service.domain.problems import Problem
-from service.usecases.errors import NotFoundError, RuleSetInvalidError, RuleSetRejectedError
+from service.usecases.errors import (
+    NotFoundError,
+    RuleSetInvalidError,
+    RuleSetRejectedError,
+    StoreUnavailableError,
+)
 from service.wire import status
 
 ERROR_DOMAIN = "massage-estimator"
@@ -138,6 +143,12 @@ def _not_found_error(exc: NotFoundError) -> status_pb2.Status:
     return _not_found(exc.resource_type, exc.name, str(exc), exc.reason)
 
 
+def _store_unavailable(exc: StoreUnavailableError) -> status_pb2.Status:
+    """UNAVAILABLE: the caller may retry; the outage itself is logged by the store watcher
+    (once per state change), not once per refused call."""
+    return status(code_pb2.UNAVAILABLE, str(exc), error_info(exc.reason))
+
+
 def _unavailable(exc: EstimatorError) -> status_pb2.Status:
     return status(code_pb2.FAILED_PRECONDITION, str(exc), error_info(exc.reason))
 
@@ -150,6 +161,7 @@ _STATUSES: tuple[tuple[type[EstimatorError], Callable[[Any], status_pb2.Status]]
     (RuleSetInvalidError, _rule_set_invalid),
     (RuleSetRejectedError, _rule_set_rejected),
     (NotFoundError, _not_found_error),
+    (StoreUnavailableError, _store_unavailable),
     (EstimatorError, _unavailable),
 )
 

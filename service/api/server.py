@@ -16,7 +16,10 @@ from grpc_reflection.v1alpha import reflection
 from massage_estimator.v1 import estimator_pb2_grpc as pb_grpc
 from massage_estimator.v1 import payer_rules_pb2_grpc as rpb_grpc
 
+from service.api.drain import drain_then_stop
 from service.api.estimator import SERVICE_NAME, QuoterLike
+from service.api.guard import RequestGuard
+from service.api.limits import limits_for
 from service.api.payer_rules import SERVICE_NAME as PAYER_RULES_SERVICE_NAME
 from service.api.payer_rules import PayerRulesServicer
 from service.api.quotes import QuotingServicer
@@ -28,6 +31,10 @@ log = logging.getLogger(__name__)
 HEALTH_SERVICE_NAME = health_pb2.DESCRIPTOR.services_by_name["Health"].full_name
 SERVED_SERVICES = ("", SERVICE_NAME, PAYER_RULES_SERVICE_NAME)
 """Service names health answers for: "" is the whole server."""
+STORE_HEALTH_NAME = "massage_estimator.v1.RuleStore"
+"""Health of the rule store alone: NOT_SERVING while the database is unreachable. Kept apart
+from the names above so an outage never takes quoting (answered from memory) out of a load
+balancer; watch it for alerts, never probe readiness with it."""
 
 
 class BindError(RuntimeError):
@@ -57,10 +64,18 @@ class GrpcServer:
         for name in SERVED_SERVICES:
             self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
 
-    def stop(self, grace: float | None) -> None:
-        """Stop accepting calls, let in-flight ones finish for `grace` seconds, then end."""
-        self.health.enter_graceful_shutdown()
-        self.server.stop(grace).wait()
+    def mark_store(self, reachable: bool) -> None:
+        """Report whether the rule store answers (under STORE_HEALTH_NAME only)."""
+        serving = health_pb2.HealthCheckResponse.SERVING
+        self.health.set(
+            STORE_HEALTH_NAME, serving if reachable else health_pb2.HealthCheckResponse.NOT_SERVING
+        )
+
+    def stop(self, grace: float | None, drain: float = 0.0) -> None:
+        """Health NOT_SERVING at once; keep answering every call for `drain` seconds; then
+        stop accepting calls and let in-flight ones finish for `grace` seconds (service.api.drain
+        says why)."""
+        drain_then_stop(self.server, self.health, grace, drain)
 
     def wait(self, timeout: float | None = None) -> bool:
         return self.server.wait_for_termination(timeout)
@@ -87,6 +102,7 @@ def build_server(
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="rpc"),
         options=[("grpc.so_reuseport", 1 if reuse_port else 0)],
+        interceptors=[RequestGuard(limits_for(batch_max))],
     )
     pb_grpc.add_EstimatorServiceServicer_to_server(  # type: ignore[no-untyped-call]
         QuotingServicer(quoter, batch_max=batch_max, quotes=quotes), server
@@ -96,7 +112,7 @@ def build_server(
             PayerRulesServicer(rule_sets), server
         )
     health_servicer = health.HealthServicer(experimental_non_blocking=True)
-    for name in SERVED_SERVICES:
+    for name in (*SERVED_SERVICES, STORE_HEALTH_NAME):
         health_servicer.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(

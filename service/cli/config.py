@@ -20,6 +20,7 @@ A bad file or setting is a usage error (exit 2), never a traceback.
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
 from collections.abc import Callable, Mapping
@@ -32,6 +33,7 @@ import typer
 
 from service.domain.suggest import did_you_mean
 from service.settings import DEFAULT_RULES_DIR
+from service.wire import service_config
 
 DEFAULT_TARGET = "localhost:50051"
 DEFAULT_CLINIC_FILE = DEFAULT_RULES_DIR / "clinic.yaml"
@@ -245,7 +247,11 @@ class _BearerToken(
 
 def open_channel(conn: Connection) -> grpc.Channel:
     """A channel to conn.target: TLS when any TLS file is set, the token on every call."""
-    options = [("grpc.max_receive_message_length", 64 * 1024 * 1024)]
+    options: list[tuple[str, str | int]] = [
+        ("grpc.max_receive_message_length", 64 * 1024 * 1024),
+        ("grpc.enable_retries", 1),  # UNAVAILABLE is retried with backoff (service.wire)
+        ("grpc.service_config", json.dumps(service_config())),
+    ]
     channel: grpc.Channel
     if conn.tls.enabled:
         creds = grpc.ssl_channel_credentials(

@@ -64,7 +64,8 @@ def _revision(url: str, *, migrate: bool) -> tuple[str | None, str | None]:
             store.migrate()
         return before, store.current_revision()
     except Exception as exc:  # a clear line, never a traceback, for an operator's command
-        typer.echo(f"error: {url}: {str(exc).splitlines()[0]}", err=True)
+        cause = exc.__cause__ or exc  # the driver's words, not "the store is unreachable"
+        typer.echo(f"error: {url}: {(str(cause).splitlines() or [''])[0]}", err=True)
         raise typer.Exit(1) from None
     finally:
         store.engine.dispose()

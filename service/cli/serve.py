@@ -7,6 +7,7 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Annotated, Any
@@ -37,6 +38,13 @@ RulesDirOpt = Annotated[
     Path | None,
     typer.Option("--rules-dir", help="Rule files seeded into an empty store (payer_rules/)."),
 ]
+DrainOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--drain-seconds",
+        help="On SIGTERM, keep answering every call this long with health NOT_SERVING (5).",
+    ),
+]
 LogLevelOpt = Annotated[
     str | None, typer.Option("--log-level", help="DEBUG, INFO, WARNING, ERROR.")
 ]
@@ -61,6 +69,7 @@ def serve(
     log_level: LogLevelOpt = None,
     processes: ProcessesOpt = None,
     shared_port: SharedPortOpt = False,
+    drain_seconds: DrainOpt = None,
 ) -> None:
     """Start the estimator service on the published rules (the sample data by default).
 
@@ -78,7 +87,12 @@ def serve(
         massage-estimator serve
     """
     settings = _settings(
-        port=port, host=host, database_url=database_url, rules_dir=rules_dir, log_level=log_level
+        port=port,
+        host=host,
+        database_url=database_url,
+        rules_dir=rules_dir,
+        log_level=log_level,
+        drain_seconds=drain_seconds,
     )
     logging.basicConfig(
         level=settings.logging_level(),
@@ -89,9 +103,7 @@ def serve(
         logging.getLogger("alembic").setLevel(logging.WARNING)
     count = _process_count(processes)
     if count > 1 and not shared_port:
-        flags = {"--host": host, "--database-url": database_url, "--log-level": log_level}
-        flags["--rules-dir"] = None if rules_dir is None else str(rules_dir)
-        passed = [part for k, v in flags.items() if v is not None for part in (k, v)]
+        passed = child_flags(sys.argv[sys.argv.index("serve") + 1 :] if "serve" in sys.argv else [])
         try:
             code = run_children(count, settings.host, settings.port, passed)
         except PortTakenError as exc:
@@ -112,7 +124,7 @@ def serve(
         raise typer.Exit(1) from None
     if shared_port:
         log.info("process %d serving on the shared port %s", os.getpid(), running.server.address)
-    _stop_on_signals(running, settings.shutdown_grace_seconds)
+    _stop_on_signals(running, settings.shutdown_grace_seconds, settings.drain_seconds)
     running.wait()
     log.info("stopped")
 
@@ -138,15 +150,37 @@ def _settings(**flags: Any) -> Settings:
         raise typer.Exit(2) from None
 
 
-def _stop_on_signals(running: Application, grace: float) -> None:
+def child_flags(argv: Sequence[str]) -> list[str]:
+    """The parent's serve flags for its children, less --processes (every setting the
+    parent was given reaches them; the environment is inherited)."""
+    out: list[str] = []
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--processes":
+            skip = True
+        elif not arg.startswith("--processes="):
+            out.append(arg)
+    return out
+
+
+def _stop_on_signals(running: Application, grace: float, drain: float) -> None:
     """SIGINT or SIGTERM stop the server gracefully (once), off the signal handler."""
     stopping = threading.Event()
 
     def _stop(signum: int, _frame: FrameType | None) -> None:
         if not stopping.is_set():
             stopping.set()
-            log.info("received %s: stopping (grace %.1fs)", signal.Signals(signum).name, grace)
-            threading.Thread(target=running.stop, daemon=True).start()
+            log.info(
+                "received %s: stopping (drain %.1fs, then grace %.1fs)",
+                signal.Signals(signum).name,
+                drain,
+                grace,
+            )
+            threading.Thread(
+                target=running.stop, kwargs={"grace": grace, "drain": drain}, daemon=True
+            ).start()
 
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)

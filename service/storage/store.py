@@ -47,6 +47,7 @@ from service.storage.tables import (
     RuleSetVersionRow,
     SavedQuoteRow,
 )
+from service.usecases.errors import StoreUnavailableError
 from service.usecases.ports import NewQuote, PublishedVersion, PublishResult, SavedQuote
 from service.usecases.publishing import plan_publish
 
@@ -62,6 +63,28 @@ NOTIFY_CHANNEL = "rule_set_published"
 _PUBLISH_LOCK_KEY = 0x6D61_7373_0001
 _MIGRATE_LOCK_KEY = 0x6D61_7373_0002
 _IMMEDIATE = "massage_estimator_sqlite_immediate"
+
+
+_UNREACHABLE = (
+    sa.exc.OperationalError,  # refused, reset, server shutting down, SQLite locked too long
+    sa.exc.InterfaceError,
+    sa.exc.DisconnectionError,
+    sa.exc.TimeoutError,  # no pooled connection in time
+)
+
+
+@contextmanager
+def reaching_store() -> Iterator[None]:
+    """Turn "the database cannot be reached" into StoreUnavailableError (gRPC UNAVAILABLE)
+    and let every other error (a bug, a constraint) through as it is."""
+    try:
+        yield
+    except _UNREACHABLE as exc:
+        raise StoreUnavailableError() from exc
+    except sa.exc.DBAPIError as exc:
+        if exc.connection_invalidated:
+            raise StoreUnavailableError() from exc
+        raise
 
 
 class StoreIntegrityError(RuntimeError):
@@ -90,6 +113,7 @@ class RuleStore:
 
     # ------------------------------------------------------------------ schema
 
+    @reaching_store()
     def migrate(self) -> None:
         """Bring the schema to the newest Alembic revision (safe to run from every replica)."""
         cfg = Config()
@@ -98,6 +122,7 @@ class RuleStore:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
 
+    @reaching_store()
     def current_revision(self) -> str | None:
         with self.engine.connect() as conn:
             if not sa.inspect(conn).has_table("alembic_version"):
@@ -107,10 +132,12 @@ class RuleStore:
 
     # ------------------------------------------------------------------ reads
 
+    @reaching_store()
     def is_empty(self) -> bool:
         with Session(self.engine) as session:
             return session.exec(select(RuleSetVersionRow.id).limit(1)).first() is None
 
+    @reaching_store()
     def latest_change_marker(self) -> str:
         """Changes whenever a version is published (rows are never updated or deleted)."""
         with Session(self.engine) as session:
@@ -119,6 +146,7 @@ class RuleStore:
             ).one()
         return f"{count}:{max_id or 0}"
 
+    @reaching_store()
     def list_versions(
         self, payer_id: str | None = None, plan_id: str | None = None
     ) -> list[PublishedVersion]:
@@ -133,6 +161,7 @@ class RuleStore:
             and (plan_id is None or plan_id in m.plan_ids)
         ]
 
+    @reaching_store()
     def get_content(self, payer_id: str, version: str) -> dict[str, Any] | None:
         """The canonical content of one version (None when not published)."""
         with Session(self.engine) as session:
@@ -146,6 +175,7 @@ class RuleStore:
         content: dict[str, Any] = json.loads(row.content)
         return content
 
+    @reaching_store()
     def load_versions(self, clinic: Clinic | None = None) -> list[RuleSetVersion]:
         """Every published version as a domain object: from this process's memory, else from
         its stored build (service.storage.builds), else rebuilt from its stored content
@@ -237,6 +267,7 @@ class RuleStore:
 
     # ------------------------------------------------------------------ writes
 
+    @reaching_store()
     def check(self, parsed_list: Sequence[ParsedRuleSet]) -> list[Problem]:
         """Dry run: the problems publishing `parsed_list` now would raise (writes nothing)."""
         with Session(self.engine) as session:
@@ -252,6 +283,7 @@ class RuleStore:
         """Publish one rule set (see publish_many)."""
         return self.publish_many([parsed], published_by, note=note, now=now)[0]
 
+    @reaching_store()
     def publish_many(
         self,
         parsed_list: Sequence[ParsedRuleSet],
@@ -320,6 +352,7 @@ class RuleStore:
 
     # ------------------------------------------------------------------ saved quotes
 
+    @reaching_store()
     def save_quote(self, quote: NewQuote, now: datetime | None = None) -> SavedQuote:
         """Keep an estimate a client asked to save, with the rule version that answered (so a
         replay can pin that version); returns it with its id."""
@@ -341,6 +374,7 @@ class RuleStore:
             session.refresh(row)
             return _saved_quote(row)
 
+    @reaching_store()
     def get_quote(self, quote_id: str) -> SavedQuote | None:
         """A saved quote by id (None when there is none)."""
         with Session(self.engine) as session:
@@ -496,15 +530,23 @@ def _sqlite_setup(engine: Engine) -> None:
 
 def create_store(database_url: str) -> RuleStore:
     """A store on `database_url` (sqlite:///path or postgresql+psycopg://...). Creates the
-    folder of a SQLite file; does not touch the schema (call migrate())."""
+    folder of a SQLite file; does not touch the schema (call migrate()).
+
+    hide_parameters: a failed statement's error text must never carry its parameters (a saved
+    quote's diagnosis codes and date of service would land in the ERROR log)."""
     url = sa.make_url(database_url)
     if url.drivername == "postgresql":
         url = url.set(drivername="postgresql+psycopg")
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
             Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(url, connect_args={"timeout": 30})
+        engine = sa.create_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
         _sqlite_setup(engine)
     else:
-        engine = sa.create_engine(url, pool_pre_ping=True)
+        # pool_pre_ping: after an outage the pool replaces dead connections instead of
+        # failing the first call on each; connect_timeout: a partitioned server fails a call
+        # in seconds instead of hanging it.
+        engine = sa.create_engine(
+            url, pool_pre_ping=True, hide_parameters=True, connect_args={"connect_timeout": 5}
+        )
     return RuleStore(engine)

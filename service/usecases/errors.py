@@ -59,3 +59,17 @@ class QuoteStoreUnavailableError(EstimatorError):
     """This server was started without a quote store (FAILED_PRECONDITION)."""
 
     reason = "QUOTE_STORE_UNAVAILABLE"
+
+
+class StoreUnavailableError(EstimatorError):
+    """The rule store cannot be reached (database down, connection lost, timed out): gRPC
+    UNAVAILABLE, so a client retries. Quotes never need the store and keep being answered."""
+
+    reason = "RULE_STORE_UNAVAILABLE"
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(
+            message
+            or "the rule store is unreachable; publishes, rule-set reads and saved quotes are "
+            "unavailable until it is back (quotes are still answered)"
+        )
