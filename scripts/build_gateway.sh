@@ -199,6 +199,12 @@ fi
   echo 'var GatewayRegistrations = []func(context.Context, *runtime.ServeMux, string, []grpc.DialOption) error{'
   grep -ho '^func Register[A-Za-z0-9]*HandlerFromEndpoint' "$GEN_DIR"/*.pb.gw.go | sed 's/^func \(.*\)/	\1,/' | LC_ALL=C sort
   echo '}'
+  echo
+  echo '// ProtoFiles names the API'"'"'s proto files, whose descriptors give the routes and the'
+  echo '// request checker (gateway/routes.go).'
+  echo 'var ProtoFiles = []string{'
+  grep -ho 'proto.RegisterFile("[^"]*"' "$GEN_DIR"/*.pb.go | sed 's/^proto.RegisterFile(\(.*\)/	\1,/' | LC_ALL=C sort
+  echo '}'
 } >"$GEN_DIR/registrations.go"
 cp gateway/*.go "$MAIN_DIR/"
 
