@@ -14,7 +14,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/golang/protobuf/proto"
 	descpb "github.com/golang/protobuf/protoc-gen-go/descriptor"
+	"google.golang.org/genproto/googleapis/api/annotations"
 )
 
 // Stable FieldViolation.reason codes of the gateway's own checks (docs/rest-gateway.md).
@@ -33,6 +35,7 @@ const (
 	reasonOneofConflict  = "ONEOF_CONFLICT"
 	reasonRepeatedParam  = "REPEATED_QUERY_PARAMETER"
 	reasonPathParamQuery = "PATH_PARAMETER_IN_QUERY"
+	reasonRequired       = "REQUIRED"
 )
 
 // violation is one google.rpc.BadRequest.FieldViolation found before the request is sent on.
@@ -197,6 +200,11 @@ func (c *checker) message(path string, value interface{}, typeName string) {
 			oneofs[idx] = f.GetName()
 		}
 		c.field(join(path, f.GetName()), v, f)
+	}
+	for _, f := range msg.GetField() {
+		if isRequired(f) && obj[f.GetName()] == nil && obj[f.GetJsonName()] == nil {
+			c.add(join(path, f.GetName()), reasonRequired, "is required")
+		}
 	}
 	if typeName == ".google.type.Date" && len(c.violations) == before {
 		c.date(path, obj)
@@ -423,15 +431,9 @@ func (c *checker) enum(path string, value interface{}, typeName string) {
 		}
 		c.add(path, reasonUnknownEnum, "is not one of %s", strings.Join(names, ", "))
 	case json.Number:
-		n, err := strconv.ParseInt(v.String(), 10, 32)
-		if err == nil {
-			for _, ev := range e.GetValue() {
-				if int64(ev.GetNumber()) == n {
-					return
-				}
-			}
-		}
-		c.add(path, reasonUnknownEnum, "is not one of %s", strings.Join(names, ", "))
+		// The proto3 JSON mapping would take the enum's number too; this API takes the name
+		// only, as its OpenAPI file says: a bare 2 is easily the wrong one, NETWORK_OUT is not.
+		c.add(path, reasonWrongType, "must be the name, one of %s, not a number", strings.Join(names, ", "))
 	default:
 		c.add(path, reasonWrongType, "must be one of %s, not %s", strings.Join(names, ", "), jsonKind(value))
 	}
@@ -516,6 +518,7 @@ func (reg *registry) checkQuery(rt *route, query url.Values) []violation {
 			c.queryValue(key, v, f)
 		}
 	}
+	c.violations = append(c.violations, reg.requiredQuery(rt, query)...)
 	return c.violations
 }
 
@@ -575,4 +578,44 @@ func (c *checker) queryValue(path, value string, f *descpb.FieldDescriptorProto)
 	default:
 		c.single(path, value, f)
 	}
+}
+
+// isRequired says whether the proto marks the field (google.api.field_behavior) = REQUIRED:
+// the gateway refuses its absence (or null) before the service sees the request, as the
+// OpenAPI file's `required` lists say.
+func isRequired(f *descpb.FieldDescriptorProto) bool {
+	if f.GetOptions() == nil || !proto.HasExtension(f.GetOptions(), annotations.E_FieldBehavior) {
+		return false
+	}
+	ext, err := proto.GetExtension(f.GetOptions(), annotations.E_FieldBehavior)
+	if err != nil {
+		return false
+	}
+	behaviors, _ := ext.([]annotations.FieldBehavior)
+	for _, b := range behaviors {
+		if b == annotations.FieldBehavior_REQUIRED {
+			return true
+		}
+	}
+	return false
+}
+
+// requiredQuery names the REQUIRED fields of a GET route that are neither in the path nor
+// in the query.
+func (reg *registry) requiredQuery(rt *route, query map[string][]string) []violation {
+	msg := reg.messages[rt.input]
+	if msg == nil || rt.body == "*" {
+		return nil
+	}
+	var out []violation
+	for _, f := range msg.GetField() {
+		if !isRequired(f) || contains(rt.pathParams, f.GetName()) {
+			continue
+		}
+		if _, given := query[f.GetName()]; !given {
+			out = append(out, violation{Field: f.GetName(), Reason: reasonRequired,
+				Description: "is required (a query parameter)"})
+		}
+	}
+	return out
 }

@@ -283,7 +283,15 @@ func (f *front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			badRequest(w, "invalid request body", vs)
 			return
 		}
+		// A null member means "not set" (proto3 JSON); jsonpb v1.3 instead sets a oneof
+		// member to a nil message for it, which then fails to marshal (a 500). Leave it out.
+		if len(bytes.TrimSpace(body)) > 0 {
+			if stripped, err := stripNulls(body); err == nil {
+				body = stripped
+			}
+		}
 		r.Body = ioutil.NopCloser(bytes.NewReader(body))
+		r.ContentLength = int64(len(body))
 	}
 	f.mux.ServeHTTP(w, r)
 }

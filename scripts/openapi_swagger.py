@@ -9,7 +9,9 @@ the descriptors:
 - `required` lists: the fields marked REQUIRED (request bodies and query parameters), and in
   messages only ever sent by the gateway, every field it always writes (EmitDefaults writes
   every scalar, enum and list; a message or oneof member is written only when set; the
-  gateway never writes null, so nothing is x-nullable);
+  gateway never writes null);
+- `x-nullable` on the optional fields of the messages clients send: the proto3 JSON mapping
+  reads null as "not set", and the gateway accepts it (a REQUIRED field may not be null);
 - `readOnly` for OUTPUT_ONLY fields; `additionalProperties: false` on the API's messages
   (the gateway refuses unknown fields); the bounds of int32 and google.type.Date fields;
 - the error body as it is on the wire (google.rpc.Status with details carrying "@type" and
@@ -193,6 +195,23 @@ def bound_integers(schema: dict[str, Any]) -> None:
 
 
 DATE_BOUNDS = {"year": (0, 9999), "month": (0, 12), "day": (0, 31)}
+# An int64 travels as a JSON string of decimal digits; up to 18 digits always fits.
+INT64_PATTERN = "^-?(0|[1-9][0-9]{0,17})$"
+# Facts about single fields the descriptors do not carry (the service refuses anything else).
+FIELD_FORMATS: dict[str, dict[str, str]] = {
+    ".massage_estimator.v1.GetQuoteRequest.quote_id": {"format": "uuid"},
+}
+
+
+def constrain(schema: dict[str, Any], field: descriptor_pb2.FieldDescriptorProto) -> None:
+    """What a single field's value must look like beyond its JSON type."""
+    bound_integers(schema)
+    target = schema.get("items", schema) if schema.get("type") == "array" else schema
+    if target.get("type") == "string" and target.get("format") in ("int64", "uint64"):
+        target["pattern"] = INT64_PATTERN
+    if REQUIRED in behaviors(field) and schema.get("type") == "string":
+        schema["minLength"] = 1
+        schema["pattern"] = "\\S"  # the service trims: blank is missing
 
 
 def finish_definitions(doc: dict[str, Any], desc: Descriptors) -> None:
@@ -211,7 +230,7 @@ def finish_definitions(doc: dict[str, Any], desc: Descriptors) -> None:
             prop = properties.get(field.name)
             if prop is None:
                 continue
-            bound_integers(prop)
+            constrain(prop, field)
             if name == ".google.type.Date":
                 prop["minimum"], prop["maximum"] = DATE_BOUNDS[field.name]
             marks = behaviors(field)
@@ -219,6 +238,8 @@ def finish_definitions(doc: dict[str, Any], desc: Descriptors) -> None:
                 prop["readOnly"] = True
             if REQUIRED in marks or (name in response_only and always_sent(field)):
                 required.append(field.name)
+            if REQUIRED not in marks and name in sent_by_clients:
+                prop["x-nullable"] = True  # a client may send null for "not set"
         if required:
             definition["required"] = required
         if not name.startswith(".google.protobuf.") and name != ".google.rpc.Status":
@@ -241,10 +262,15 @@ def finish_paths(doc: dict[str, Any], desc: Descriptors) -> None:
             method = desc.methods[rpc]
             request = desc.messages[method.input_type]
             required = {f.name for f in request.field if REQUIRED in behaviors(f)}
+            fields = {f.name: f for f in request.field}
             for parameter in operation.get("parameters", []):
-                if parameter["in"] == "query" and parameter["name"] in required:
+                field = fields.get(parameter["name"])
+                if field is None:
+                    continue
+                if parameter["in"] == "query" and field.name in required:
                     parameter["required"] = True
-                bound_integers(parameter)
+                constrain(parameter, field)
+                parameter.update(FIELD_FORMATS.get(f"{method.input_type}.{field.name}", {}))
             if "summary" not in operation:  # v1.6 takes one only from a two-paragraph comment
                 text = " ".join(operation.get("description", rpc).split())
                 operation["summary"] = text.split(". ")[0].rstrip(".")

@@ -188,3 +188,29 @@ def test_a_5xx_hides_grpc_internals_and_is_logged(gateway_binary: Path) -> None:
         assert "Unavailable" in logged
     finally:
         stop_gateway(gw)
+
+
+def test_a_missing_required_field_is_named(gateway: Gateway) -> None:
+    session = issue_session()
+    del session["minutes"]
+    reply = post(gateway, "/v1/estimates:session", {"session": session, "rules_as_of": None})
+    assert field_violations(reply) == {"session.minutes": "REQUIRED"}
+    reply = http("GET", gateway.url("/v1/payers/acme-health/rule-sets:diff?from_version=2026.1"))
+    assert field_violations(reply) == {"to_version": "REQUIRED"}
+
+
+def test_a_null_oneof_member_means_not_set_not_a_500(gateway: Gateway) -> None:
+    # Found by Schemathesis: v1.6's decoder set the oneof to a nil message, which failed to
+    # marshal (500). null means "not set" in the proto3 JSON mapping.
+    session = issue_session()
+    del session["date_of_service"]
+    body = {"session": session, "dates": {"dates": [day("2026-03-03")]}, "recurrence": None}
+    reply = post(gateway, "/v1/estimates:treatmentPlan", body)
+    assert reply.status == 200, reply
+    assert len(reply.json["sessions"]) == 1
+
+
+def test_an_enum_number_is_refused_the_name_is_asked_for(gateway: Gateway) -> None:
+    reply = post(gateway, "/v1/estimates:session", {"session": issue_session(network=2)})
+    assert field_violations(reply) == {"session.network": "WRONG_TYPE"}
+    assert "NETWORK_OUT" in reply.json["message"]
