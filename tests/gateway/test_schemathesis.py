@@ -27,7 +27,7 @@ pytestmark = pytest.mark.gateway
 SWAGGER = REPO_ROOT / "openapi" / "massage_estimator.swagger.json"
 SEED = 20261201
 MAX_EXAMPLES = 12
-# Checks the proto3 JSON mapping makes wrong (docs/rest-gateway.md, "Schema fuzzing"):
+# Checks the proto3 JSON mapping makes wrong (docs/rest-gateway.md, "The contract ..."):
 # negative_data_rejection: the mapping reads an int64 from a JSON number as well as from the
 #   string the file declares (Money.units: 450 or "450"), which Swagger 2.0 cannot say (no
 #   oneOf, one type per schema). Schemathesis sends the number as "invalid" data and fails
