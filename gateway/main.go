@@ -111,8 +111,14 @@ func run(listen, target string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
+	// The routes and the request checker come from the same descriptors as the handlers.
+	reg, err := loadRegistry(estimatorv1.ProtoFiles)
+	if err != nil {
+		return fmt.Errorf("reading the API descriptors: %w", err)
+	}
 	mux := runtime.NewServeMux(
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, newMarshaler()),
+		runtime.WithProtoErrorHandler(protoErrorHandler),
 	)
 
 	// GatewayRegistrations lists every generated Register*HandlerFromEndpoint; the build
@@ -138,7 +144,7 @@ func run(listen, target string) error {
 	root.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		healthz(w, r, healthClient, target)
 	})
-	root.Handle("/", mux)
+	root.Handle("/", &front{reg: reg, mux: mux})
 
 	listener, err := net.Listen("tcp", listen)
 	if err != nil {

@@ -4,14 +4,15 @@
 #   scripts/build_gateway.sh            # installs missing Debian packages (needs root/sudo),
 #                                       # generates into build/gateway, builds the binary
 #   scripts/build_gateway.sh --no-install   # fail instead of installing packages
-#   scripts/build_gateway.sh --swagger-only DIR  # only write the Swagger file into DIR
+#   scripts/build_gateway.sh --swagger-only DIR  # only write the raw Swagger file and the
+#                                       # descriptor set into DIR (scripts/check_openapi.sh)
 #   scripts/build_gateway.sh --print-packages    # the Debian packages it needs, one a line
 #                                       # (gateway/Dockerfile pins the same list)
 #
 # Output (nothing generated is committed except openapi/, see scripts/check_openapi.sh):
 #   build/gateway/massage-estimator-gateway         the binary (--listen, --grpc-target)
 #   build/gateway/gopath/src/massageestimator/...   generated Go code + a copy of gateway/main.go
-#   build/gateway/swagger/massage_estimator.swagger.json
+#   build/gateway/swagger/protoc-gen-swagger.json, descriptors.pb  (scripts/check_openapi.sh)
 #
 # Why the descriptor round trip: Debian's Go generators (protoc-gen-go 1.3, protoc-gen-swagger
 # 1.6) predate proto3 `optional` and protoc refuses to run them on files that use it. A proto3
@@ -41,7 +42,7 @@ done
 
 # Debian 12 packages: Go 1.19, protoc 3.21, grpc-gateway v1.6 (+ protoc-gen-swagger), grpc-go,
 # the APIv1 Go protobuf and genproto (google.type / google.rpc Go types). Everything builds
-# offline from /usr/share/gocode. python3 finishes the Swagger file.
+# offline from /usr/share/gocode. python3 runs helper steps.
 PACKAGES=(golang-go golang-grpc-gateway golang-github-grpc-ecosystem-grpc-gateway-dev
   golang-google-grpc-dev golang-goprotobuf-dev golang-google-protobuf-dev
   golang-google-genproto-dev protobuf-compiler libprotobuf-dev protoc-gen-go-grpc python3
@@ -101,61 +102,12 @@ swagger_out="${SWAGGER_ONLY:-$BUILD/swagger}"
 mkdir -p "$swagger_out"
 mkdir -p "$WORK/swagger"
 run_protoc --swagger_out="allow_merge=true,merge_file_name=massage_estimator:$WORK/swagger"
-# protoc-gen-swagger writes "<merge_file_name>.swagger.json". v1.6 cannot be told the API's
-# title or its error body (options would need imports in our protos), so they are added here:
-# every operation documents the gateway's error body for non-2xx answers.
-python3 - "$WORK/swagger/massage_estimator.swagger.json" "$swagger_out/massage_estimator.swagger.json" <<'PY'
-import json
-import sys
-
-doc = json.load(open(sys.argv[1]))
-doc["info"] = {
-    "title": "Massage Estimator API",
-    "version": "v1",
-    "description": (
-        "REST/JSON view of the massage-estimator gRPC service, served by grpc-gateway. "
-        "Field names are the proto field names. int64 values (Money.units) are JSON strings. "
-        "Errors answer with the HTTP status grpc-gateway maps from the gRPC code "
-        "(400 INVALID_ARGUMENT, 404 NOT_FOUND, 409 ALREADY_EXISTS, 412 FAILED_PRECONDITION, "
-        "401 UNAUTHENTICATED, 403 PERMISSION_DENIED, 503 UNAVAILABLE) and a gatewayError body "
-        "whose details keep google.rpc.BadRequest field violations."
-    ),
-}
-defs = doc.setdefault("definitions", {})
-defs.setdefault("protobufAny", {
-    "type": "object",
-    "properties": {
-        "type_url": {"type": "string"},
-        "value": {"type": "string", "format": "byte"},
-    },
-})
-defs["gatewayError"] = {
-    "type": "object",
-    "description": "The error body of grpc-gateway v1: the gRPC status with its details.",
-    "properties": {
-        "error": {"type": "string", "description": "The status message."},
-        "message": {"type": "string", "description": "The status message (same as error)."},
-        "code": {"type": "integer", "format": "int32", "description": "The gRPC status code."},
-        "details": {
-            "type": "array",
-            "items": {"$ref": "#/definitions/protobufAny"},
-            "description": (
-                "Status details, each with an \"@type\", e.g. "
-                "type.googleapis.com/google.rpc.BadRequest with field_violations."
-            ),
-        },
-    },
-}
-for item in doc.get("paths", {}).values():
-    for op in item.values():
-        op.setdefault("responses", {})["default"] = {
-            "description": "An error (see the API description for the status mapping).",
-            "schema": {"$ref": "#/definitions/gatewayError"},
-        }
-with open(sys.argv[2], "w") as out:
-    json.dump(doc, out, indent=2)
-    out.write("\n")
-PY
+# protoc-gen-swagger writes "<merge_file_name>.swagger.json". That raw file and the descriptor
+# set (with proto3 `optional` and every option, e.g. google.api.field_behavior) are what
+# scripts/openapi_swagger.py turns into the committed file (scripts/check_openapi.sh): v1.6
+# cannot be told the API's title, its error body or the required fields.
+cp "$WORK/swagger/massage_estimator.swagger.json" "$swagger_out/protoc-gen-swagger.json"
+cp "$WORK/raw.pb" "$swagger_out/descriptors.pb"
 if [[ -n "$SWAGGER_ONLY" ]]; then
   exit 0
 fi
@@ -198,6 +150,12 @@ fi
   echo '// GatewayRegistrations registers every service of the API on a gateway mux.'
   echo 'var GatewayRegistrations = []func(context.Context, *runtime.ServeMux, string, []grpc.DialOption) error{'
   grep -ho '^func Register[A-Za-z0-9]*HandlerFromEndpoint' "$GEN_DIR"/*.pb.gw.go | sed 's/^func \(.*\)/	\1,/' | LC_ALL=C sort
+  echo '}'
+  echo
+  echo '// ProtoFiles names the API'"'"'s proto files, whose descriptors give the routes and the'
+  echo '// request checker (gateway/routes.go).'
+  echo 'var ProtoFiles = []string{'
+  grep -ho 'proto.RegisterFile("[^"]*"' "$GEN_DIR"/*.pb.go | sed 's/^proto.RegisterFile(\(.*\)/	\1,/' | LC_ALL=C sort
   echo '}'
 } >"$GEN_DIR/registrations.go"
 cp gateway/*.go "$MAIN_DIR/"

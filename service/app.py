@@ -18,6 +18,7 @@ import logging
 from dataclasses import dataclass
 
 from service.api.estimator import SERVICE_NAME
+from service.api.impact import saved_request
 from service.api.quotes import estimate_record
 from service.api.server import BindError, GrpcServer, build_server
 from service.domain.heap import collector_paused
@@ -29,6 +30,7 @@ from service.startup import retry_while_unreachable
 from service.storage import RuleStore, create_store
 from service.storage.watch import ChangeWatcher
 from service.usecases import IndexRefresher, QuoteService, RuleSetService
+from service.usecases.impact import ImpactPreviewService
 
 log = logging.getLogger("service.app")
 
@@ -130,6 +132,7 @@ def start(settings: Settings, *, reuse_port: bool = False) -> Application:
             quotes=QuoteService(quoter, store, estimate_record, catch_up=refresher.refresh),
             rule_sets=RuleSetService(store, rules.clinic, lambda: quoter.index, refresher.refresh),
             reuse_port=reuse_port,
+            impact=ImpactPreviewService(store, rules.clinic, lambda: quoter.index, saved_request),
         )
     except BaseException:
         store.engine.dispose()

@@ -49,7 +49,7 @@ def _enum_in(
     """Look an open proto3 enum number up; an unknown number is a field violation."""
     if value in table:
         return table[value]
-    out.append(FieldViolation(path, f"unknown {enum_name} value {value}"))
+    out.append(FieldViolation(path, f"unknown {enum_name} value {value}", "UNKNOWN_ENUM_VALUE"))
     return None
 
 
@@ -66,7 +66,9 @@ def date_from_proto(
     """A full calendar date, or None when unset and not required (violations go to `out`)."""
     if date_is_unset(value):
         if required:
-            out.append(FieldViolation(path, "is required (a full date: year, month and day)"))
+            out.append(
+                FieldViolation(path, "is required (a full date: year, month and day)", "REQUIRED")
+            )
         return None
     if value.year == 0 or value.month == 0 or value.day == 0:
         out.append(
@@ -84,6 +86,7 @@ def date_from_proto(
             FieldViolation(
                 path,
                 f"{value.year:04d}-{value.month:02d}-{value.day:02d} is not a valid date ({exc})",
+                "BAD_DATE",
             )
         )
         return None
@@ -327,7 +330,7 @@ def schedule_from_proto(
     rec = request.recurrence
     start = date_from_proto(rec.start_date, "recurrence.start_date", out, required=True)
     bad = [
-        FieldViolation("recurrence." + v.field, v.description)
+        FieldViolation("recurrence." + v.field, v.description, v.reason)
         for v in recurrence_violations(rec.session_count, rec.every_days)
     ]
     out.extend(bad)

@@ -43,17 +43,19 @@ def error_info(reason: str, **metadata: str) -> error_details_pb2.ErrorInfo:
     return error_details_pb2.ErrorInfo(reason=reason, domain=ERROR_DOMAIN, metadata=metadata)
 
 
-def _bad_request(violations: Iterable[tuple[str, str]]) -> error_details_pb2.BadRequest:
+def _bad_request(violations: Iterable[tuple[str, str, str]]) -> error_details_pb2.BadRequest:
     return error_details_pb2.BadRequest(
         field_violations=[
-            error_details_pb2.BadRequest.FieldViolation(field=f, description=d)
-            for f, d in violations
+            error_details_pb2.BadRequest.FieldViolation(field=f, description=d, reason=r)
+            for f, d, r in violations
         ]
     )
 
 
 def _problems(problems: Iterable[Problem]) -> error_details_pb2.BadRequest:
-    return _bad_request((f"{p.source}: {p.field}", p.message) for p in problems if p.is_error)
+    return _bad_request(
+        (f"{p.source}: {p.field}", p.message, "RULE_PROBLEM") for p in problems if p.is_error
+    )
 
 
 def _not_found(resource_type: str, name: str, message: str, reason: str) -> status_pb2.Status:
@@ -71,7 +73,7 @@ def _invalid_request(exc: InvalidRequestError) -> status_pb2.Status:
     return status(
         code_pb2.INVALID_ARGUMENT,
         f"invalid request: {exc}",
-        _bad_request((v.field, v.description) for v in exc.violations),
+        _bad_request((v.field, v.description, v.reason) for v in exc.violations),
         error_info(exc.reason),
     )
 

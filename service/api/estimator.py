@@ -201,7 +201,9 @@ class EstimatorServicer(pb_grpc.EstimatorServiceServicer):
                 raise InvalidRequestError(
                     [
                         FieldViolation(
-                            "sessions", f"must hold 1 to {self._batch_max} sessions, not {count}"
+                            "sessions",
+                            f"must hold 1 to {self._batch_max} sessions, not {count}",
+                            "OUT_OF_RANGE",
                         )
                     ]
                 )
@@ -243,7 +245,11 @@ def _plan_paths(
 
 
 def _prefixed(groups: Sequence[tuple[str, Sequence[FieldViolation]]]) -> list[FieldViolation]:
-    return [FieldViolation(prefix + v.field, v.description) for prefix, vs in groups for v in vs]
+    return [
+        FieldViolation(prefix + v.field, v.description, v.reason)
+        for prefix, vs in groups
+        for v in vs
+    ]
 
 
 def _refuse(

@@ -17,12 +17,14 @@ from massage_estimator.v1 import payer_rules_pb2 as rpb
 from massage_estimator.v1 import payer_rules_pb2_grpc as rpb_grpc
 
 from service import rulefiles, wire
-from service.api import convert
+from service.api import convert, impact
 from service.api.errors import abort
 from service.domain.index import ServedPlan
 from service.domain.model import RuleSetVersion
 from service.domain.versions import ChangeKind
 from service.usecases import PublishedVersion, RuleSetService
+from service.usecases.errors import QuoteStoreUnavailableError
+from service.usecases.impact import ImpactPreviewService
 from service.usecases.ports import VersionMeta
 
 SERVICE_NAME = rpb.DESCRIPTOR.services_by_name["PayerRulesService"].full_name
@@ -102,8 +104,11 @@ def served_plans_to_proto(plans: Iterable[ServedPlan]) -> rpb.ListPlansResponse:
 class PayerRulesServicer(rpb_grpc.PayerRulesServiceServicer):
     """Answers PayerRulesService from the rule-set use cases."""
 
-    def __init__(self, rule_sets: RuleSetService) -> None:
+    def __init__(
+        self, rule_sets: RuleSetService, impact: ImpactPreviewService | None = None
+    ) -> None:
         self._rule_sets = rule_sets
+        self._impact = impact
 
     def ValidateRuleSet(
         self, request: rpb.ValidateRuleSetRequest, context: grpc.ServicerContext
@@ -191,3 +196,15 @@ class PayerRulesServicer(rpb_grpc.PayerRulesServiceServicer):
             return served_plans_to_proto(self._rule_sets.served_plans(request.payer_id.strip()))
         except Exception as exc:
             abort(context, exc, "ListPlans")
+
+    def PreviewImpact(
+        self, request: rpb.PreviewImpactRequest, context: grpc.ServicerContext
+    ) -> rpb.PreviewImpactResponse:
+        try:
+            if self._impact is None:
+                raise QuoteStoreUnavailableError("impact previews need the rule and quote store")
+            sessions = impact.sessions_from_proto(request)
+            report = self._impact.preview(request.content, request.source, sessions)
+            return impact.report_to_proto(report)
+        except Exception as exc:
+            abort(context, exc, "PreviewImpact")

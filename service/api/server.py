@@ -24,6 +24,7 @@ from service.api.payer_rules import SERVICE_NAME as PAYER_RULES_SERVICE_NAME
 from service.api.payer_rules import PayerRulesServicer
 from service.api.quotes import QuotingServicer
 from service.usecases import QuoteService, RuleSetService
+from service.usecases.impact import ImpactPreviewService
 from service.wire import bracketed, host_port
 
 log = logging.getLogger(__name__)
@@ -91,6 +92,7 @@ def build_server(
     quotes: QuoteService | None = None,
     rule_sets: RuleSetService | None = None,
     reuse_port: bool = False,
+    impact: ImpactPreviewService | None = None,
 ) -> GrpcServer:
     """Create and start the server bound to host:port (port 0 picks a free one).
 
@@ -109,7 +111,7 @@ def build_server(
     )
     if rule_sets is not None:
         rpb_grpc.add_PayerRulesServiceServicer_to_server(  # type: ignore[no-untyped-call]
-            PayerRulesServicer(rule_sets), server
+            PayerRulesServicer(rule_sets, impact), server
         )
     health_servicer = health.HealthServicer(experimental_non_blocking=True)
     for name in (*SERVED_SERVICES, STORE_HEALTH_NAME):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from service.cli import batch, db, gfe, plan, plans, quote, quotes, rules, serve, version
+from service.cli import batch, db, gfe, impact, plan, plans, quote, quotes, rules, serve, version
 from service.cli.eligibility import eligibility_app
 
 app = typer.Typer(
@@ -20,6 +20,7 @@ app.command("plan")(plan.plan)
 app.command("batch")(batch.batch)
 app.command("gfe")(gfe.gfe)
 app.command("version")(version.version)
+rules.rules_app.command("impact")(impact.impact)  # kept in its own module (issue 11)
 app.add_typer(rules.rules_app, name="rules")
 app.command("plans")(plans.plans)
 app.add_typer(quotes.quotes_app, name="quotes")

@@ -17,10 +17,15 @@ class EstimatorError(Exception):
 
 @dataclass(frozen=True)
 class FieldViolation:
-    """One bad field: its path in the request (proto field names) and why it is bad."""
+    """One bad field: its path in the request (proto field names) and why it is bad.
+
+    `reason` is a stable code (google.rpc.BadRequest.FieldViolation.reason) a client may
+    switch on; the description is for people and may change (docs/rest-gateway.md).
+    """
 
     field: str
     description: str
+    reason: str = "INVALID_VALUE"
 
 
 class InvalidRequestError(EstimatorError):
@@ -35,7 +40,7 @@ class InvalidRequestError(EstimatorError):
     def prefixed(self, prefix: str) -> InvalidRequestError:
         """The same violations with field paths under `prefix` (e.g. "session.")."""
         return InvalidRequestError(
-            [FieldViolation(prefix + v.field, v.description) for v in self.violations]
+            [FieldViolation(prefix + v.field, v.description, v.reason) for v in self.violations]
         )
 
 

@@ -45,7 +45,9 @@ def _what_violations(request: SessionRequest, clinic: Clinic) -> list[FieldViola
     out: list[FieldViolation] = []
     if not request.plan_id.strip():
         out.append(
-            FieldViolation("plan_id", 'required; use "self-pay" for clients without insurance')
+            FieldViolation(
+                "plan_id", 'required; use "self-pay" for clients without insurance', "REQUIRED"
+            )
         )
     if request.session_type not in clinic.session_types:
         names = sorted(clinic.session_types)
@@ -64,7 +66,9 @@ def _what_violations(request: SessionRequest, clinic: Clinic) -> list[FieldViola
     if not MIN_MINUTES <= request.minutes <= MAX_MINUTES:
         out.append(
             FieldViolation(
-                "minutes", f"must be between {MIN_MINUTES} and {MAX_MINUTES}, got {request.minutes}"
+                "minutes",
+                f"must be between {MIN_MINUTES} and {MAX_MINUTES}, got {request.minutes}",
+                "OUT_OF_RANGE",
             )
         )
     for i, code in enumerate(request.diagnosis_codes):
@@ -84,7 +88,9 @@ def _referral_violations(request: SessionRequest) -> list[FieldViolation]:
     if request.referral_kind is not ReferralKind.NONE and request.referral_date is None:
         out.append(
             FieldViolation(
-                "referral.issue_date", "required when a referral or prescription is given"
+                "referral.issue_date",
+                "required when a referral or prescription is given",
+                "REQUIRED",
             )
         )
     if request.referral_date is not None and request.referral_date > request.date_of_service:
@@ -135,9 +141,13 @@ def _accumulator_violations(request: SessionRequest) -> list[FieldViolation]:
         if value is None:
             continue
         if value < 0:
-            out.append(FieldViolation(name, f"cannot be negative, got {value}"))
+            out.append(FieldViolation(name, f"cannot be negative, got {value}", "OUT_OF_RANGE"))
         elif value > most:
-            out.append(FieldViolation(name, f"must be at most {show(most)}, got {show(value)}"))
+            out.append(
+                FieldViolation(
+                    name, f"must be at most {show(most)}, got {show(value)}", "OUT_OF_RANGE"
+                )
+            )
     return out
 
 

@@ -381,6 +381,24 @@ class RuleStore:
             row = session.get(SavedQuoteRow, quote_id)
             return None if row is None else _saved_quote(row)
 
+    def list_quotes(
+        self,
+        plan_ids: Sequence[str],
+        saved_from: datetime,
+        saved_before: datetime | None = None,
+        limit: int = 10_000,
+    ) -> list[SavedQuote]:
+        """The quotes of these plans saved in [saved_from, saved_before), oldest first."""
+        query = select(SavedQuoteRow).where(
+            col(SavedQuoteRow.plan_id).in_(list(plan_ids)),
+            col(SavedQuoteRow.created_at) >= saved_from.astimezone(UTC),
+        )
+        if saved_before is not None:
+            query = query.where(col(SavedQuoteRow.created_at) < saved_before.astimezone(UTC))
+        query = query.order_by(col(SavedQuoteRow.created_at), col(SavedQuoteRow.id)).limit(limit)
+        with Session(self.engine) as session:
+            return [_saved_quote(row) for row in session.exec(query)]
+
     # ------------------------------------------------------------------ transactions
 
     @contextmanager

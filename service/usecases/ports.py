@@ -152,3 +152,14 @@ class QuoteStore(Protocol):
         ...
 
     def get_quote(self, quote_id: str) -> SavedQuote | None: ...
+
+    def list_quotes(
+        self,
+        plan_ids: Sequence[str],
+        saved_from: datetime,
+        saved_before: datetime | None = None,
+        limit: int = 10_000,
+    ) -> list[SavedQuote]:
+        """The quotes of these plans saved at or after `saved_from` and before
+        `saved_before` (None: no end), oldest first, at most `limit` (PreviewImpact)."""
+        ...

@@ -10,7 +10,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,8 @@ class Gateway:
 
     process: subprocess.Popen[str]
     base_url: str
+    # Every line the gateway prints after its first (its log), as it prints them.
+    output: queue.Queue[str] = field(default_factory=queue.Queue)
 
     def url(self, path: str) -> str:
         return self.base_url + path
@@ -107,7 +109,7 @@ def start_gateway(
         process.kill()
         raise RuntimeError(f"the gateway did not start: {first}")
     address = first.split("listening on ", 1)[1].split(",", 1)[0]
-    return Gateway(process=process, base_url=f"http://{address}")
+    return Gateway(process=process, base_url=f"http://{address}", output=lines)
 
 
 def stop_gateway(gateway: Gateway) -> None:

@@ -310,13 +310,14 @@ def test_authorization_header_arrives_as_grpc_metadata(
         reply = http(
             "POST",
             gw.url("/v1/estimates:session"),
-            {"session": {"plan_id": "acme-ppo-gold"}},
+            {"session": issue_session()},  # complete: the gateway refuses missing REQUIRED fields
             headers={"Authorization": token, "Grpc-Metadata-Request-Id": "req-42"},
         )
         assert reply.status == 200, reply
         assert reply.json["estimate"]["plan_id"] == "acme-ppo-gold"
         # Without the header nothing is invented.
-        assert http("POST", gw.url("/v1/estimates:session"), {"session": {}}).status == 200
+        bare = http("POST", gw.url("/v1/estimates:session"), {"session": issue_session()})
+        assert bare.status == 200, bare
     finally:
         stop_gateway(gw)
     with_header, without_header = servicer.metadata

@@ -460,3 +460,18 @@ def test_saved_quote_round_trip(store: RuleStore) -> None:
     assert store.get_quote("00000000-0000-0000-0000-000000000000") is None
     self_pay = store.save_quote(NewQuote(request={}, response={}, plan_id="self-pay"))
     assert self_pay.id != saved.id and self_pay.quote.payer_id is None
+
+
+def test_saved_quotes_are_listed_by_plan_and_time_saved(store: RuleStore) -> None:
+    def save(plan_id: str, at: datetime) -> str:
+        return store.save_quote(NewQuote({}, {}, plan_id), now=at).id
+
+    first = save("acme-ppo-gold", T0)
+    second = save("acme-ppo-gold", T0 + timedelta(hours=1))
+    save("acme-ppo-gold", T0 + timedelta(days=1))  # at the end: excluded
+    save("summit-ma-plus", T0)  # another plan
+    save("acme-ppo-gold", T0 - timedelta(microseconds=1))  # before the start
+    found = store.list_quotes(["acme-ppo-gold"], T0, T0 + timedelta(days=1))
+    assert [q.id for q in found] == [first, second]
+    assert [q.id for q in store.list_quotes(["acme-ppo-gold"], T0, limit=1)] == [first]
+    assert len(store.list_quotes(["acme-ppo-gold", "summit-ma-plus"], T0)) == 4

@@ -72,3 +72,19 @@ class InMemoryStore:
 
     def get_quote(self, quote_id: str) -> SavedQuote | None:
         return self.quotes.get(quote_id)
+
+    def list_quotes(
+        self,
+        plan_ids: Sequence[str],
+        saved_from: datetime,
+        saved_before: datetime | None = None,
+        limit: int = 10_000,
+    ) -> list[SavedQuote]:
+        chosen = [
+            q
+            for q in self.quotes.values()
+            if q.quote.plan_id in plan_ids
+            and q.created_at >= saved_from
+            and (saved_before is None or q.created_at < saved_before)
+        ]
+        return sorted(chosen, key=lambda q: (q.created_at, q.id))[:limit]
