@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from service.api.estimator import SERVICE_NAME
 from service.api.quotes import estimate_record
 from service.api.server import BindError, GrpcServer, build_server
+from service.domain.clinics import ClinicIndex, ClinicVersion
 from service.domain.index import RuleIndex
 from service.domain.model import Clinic, RuleSetVersion
 from service.domain.quoting import Quoter
@@ -42,6 +43,7 @@ class LoadedRules:
 
     clinic: Clinic
     versions: list[RuleSetVersion]
+    clinic_versions: list[ClinicVersion]
     seeded: int  # versions this start published into an empty store (0 otherwise)
     store: RuleStore  # kept open for publishing and for the replica watcher
     marker: str = ""  # the store's change marker read before the versions were loaded
@@ -61,19 +63,28 @@ def load_rules(settings: Settings) -> LoadedRules:
         clinic = store.clinic
         if clinic is None:  # seed_from_dir always reads clinic.yaml; guard the contract
             raise RuntimeError(f"no clinic profile was read from {settings.rules_dir}")
+        store.seed_clinics_from_dir(settings.rules_dir, clinic)  # moves clinic.yaml in once
         marker = store.latest_change_marker()  # before loading: a later publish reloads
         versions = store.load_versions(clinic)
+        clinic_versions = store.load_clinic_versions(clinic)
     except BaseException:
         store.engine.dispose()
         raise
-    return LoadedRules(clinic=clinic, versions=versions, seeded=seeded, store=store, marker=marker)
+    return LoadedRules(
+        clinic=clinic,
+        versions=versions,
+        clinic_versions=clinic_versions,
+        seeded=seeded,
+        store=store,
+        marker=marker,
+    )
 
 
 def build_quoter(settings: Settings) -> tuple[Quoter, LoadedRules]:
     """A Quoter over the published versions, indexed in memory."""
     rules = load_rules(settings)
     index = RuleIndex.build(rules.versions)
-    return Quoter(index, rules.clinic), rules
+    return Quoter(index, rules.clinic, ClinicIndex(rules.clinic_versions)), rules
 
 
 @dataclass
@@ -111,7 +122,13 @@ def start(settings: Settings) -> Application:
     """Load the rules, start the server on the configured address and mark it SERVING."""
     quoter, rules = build_quoter(settings)
     store = rules.store
-    refresher = IndexRefresher(store, rules.clinic, quoter, rules.marker)
+    refresher = IndexRefresher(
+        store,
+        rules.clinic,
+        quoter,
+        rules.marker,
+        clinics=(lambda: store.load_clinic_versions(rules.clinic), quoter.replace_clinics),
+    )
     watcher = ChangeWatcher(store, refresher.on_change, poll_interval=WATCH_POLL_SECONDS)
     try:
         server = build_server(

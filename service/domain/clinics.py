@@ -27,6 +27,7 @@ from service.domain.model import (
     ProviderCredential,
 )
 from service.domain.money import Cents
+from service.domain.problems import Problem
 from service.domain.suggest import did_you_mean
 
 
@@ -210,3 +211,64 @@ class ClinicIndex:
         # A request without a location keeps the references it always had ("clinic ...").
         ref = f"clinic {location.id} {version.version}" if location_id else catalogue.ref
         return PricedAt(location, version, location.clinic(catalogue, ref))
+
+
+# ---------------------------------------------------------------------------- publishing
+
+
+@dataclass(frozen=True)
+class ClinicVersionMeta:
+    """A published clinic version's metadata, read without building its locations."""
+
+    clinic_id: str
+    clinic_name: str
+    version: str
+    effective_from: date
+    effective_to: date | None
+    checksum: str
+    published_at: datetime
+    published_by: str
+    note: str
+    source: str
+    location_ids: tuple[str, ...] = ()
+
+    def label(self) -> str:
+        return f"{self.clinic_id} {self.version}"
+
+
+def check_clinic_publish(
+    clinic_id: str, version: str, checksum: str, published: Iterable[ClinicVersionMeta]
+) -> tuple[ClinicVersionMeta | None, list[Problem]]:
+    """(the identical version already published, or None; the problems that refuse it).
+
+    One clinic per store: its locations are the service's locations, so a profile of another
+    clinic id is refused. A version label is published once; the same content again is
+    idempotent. Overlapping dates are allowed: the later publish supersedes for its dates.
+    """
+    label = f"{clinic_id} {version}"
+    problems: list[Problem] = []
+    for meta in published:
+        if meta.clinic_id != clinic_id:
+            problems.append(
+                Problem(
+                    label,
+                    "clinic.id",
+                    f'this service keeps the profile of clinic "{meta.clinic_id}"; publish its '
+                    "locations as a new version of that clinic",
+                )
+            )
+            break
+    for meta in published:
+        if meta.clinic_id == clinic_id and meta.checksum == checksum:
+            return meta, []
+        if meta.clinic_id == clinic_id and meta.version == version:
+            problems.append(
+                Problem(
+                    label,
+                    "version",
+                    f"version {version!r} of clinic {clinic_id} is already published with "
+                    f"other content (checksum {meta.checksum}); give the new version its own "
+                    "label",
+                )
+            )
+    return None, problems

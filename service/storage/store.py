@@ -37,6 +37,7 @@ from service.domain.model import Clinic, RuleSetVersion
 from service.domain.problems import Problem
 from service.domain.versions import PublishRejectedError, check_publish_batch, version_label
 from service.rulefiles import ParsedRuleSet, canonical_json
+from service.storage.clinic_store import ClinicVersions
 from service.storage.tables import PlanVersionRow, RuleSetVersionRow, SavedQuoteRow
 from service.usecases.ports import NewQuote, PublishedVersion, PublishResult, SavedQuote
 from service.usecases.publishing import plan_publish
@@ -59,9 +60,11 @@ class StoreIntegrityError(RuntimeError):
     """A stored version no longer matches its checksum: refuse to serve it."""
 
 
-class RuleStore:
+class RuleStore(ClinicVersions):
     """Publishes and loads immutable rule-set versions (see the module docstring); implements
-    the RuleStore and QuoteStore Protocols of service.usecases.ports."""
+    the RuleStore, QuoteStore and ClinicStore Protocols of service.usecases.ports."""
+
+    _PUBLISH_KEY = _PUBLISH_LOCK_KEY
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -95,12 +98,14 @@ class RuleStore:
             return session.exec(select(RuleSetVersionRow.id).limit(1)).first() is None
 
     def latest_change_marker(self) -> str:
-        """Changes whenever a version is published (rows are never updated or deleted)."""
+        """Changes whenever a rule-set or clinic version is published (rows are never updated
+        or deleted)."""
         with Session(self.engine) as session:
             count, max_id = session.exec(
                 select(func.count(col(RuleSetVersionRow.id)), func.max(RuleSetVersionRow.id))
             ).one()
-        return f"{count}:{max_id or 0}"
+        clinics = self.clinic_change_marker()
+        return f"{count}:{max_id or 0}" + ("" if clinics == "0:0" else f"/{clinics}")
 
     def list_versions(
         self, payer_id: str | None = None, plan_id: str | None = None
@@ -256,6 +261,9 @@ class RuleStore:
             payer_id=quote.payer_id,
             version=quote.version,
             checksum=quote.checksum,
+            clinic_id=quote.clinic_id,
+            clinic_version=quote.clinic_version,
+            clinic_checksum=quote.clinic_checksum,
         )
         with Session(self.engine) as session:
             session.add(row)
@@ -322,6 +330,9 @@ def _saved_quote(row: SavedQuoteRow) -> SavedQuote:
         payer_id=row.payer_id,
         version=row.version,
         checksum=row.checksum,
+        clinic_id=row.clinic_id,
+        clinic_version=row.clinic_version,
+        clinic_checksum=row.clinic_checksum,
     )
     return SavedQuote(row.id, row.created_at, quote)
 
