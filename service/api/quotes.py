@@ -81,9 +81,12 @@ class QuotingServicer(EstimatorServicer):
         except Exception as exc:
             abort(context, exc, "GetQuote")
         try:
-            replay = convert.estimate_to_proto(
-                quotes.replay(self.parse_session(stored_request.session, "session."), replay_as_of)
+            replayed, clinic = quotes.replay(
+                self.parse_session(stored_request.session, "session."), replay_as_of, saved
             )
+            replay = convert.estimate_to_proto(replayed)
+            if clinic is not None:
+                response.clinic_version.CopyFrom(convert.clinic_version_to_proto(clinic.ref()))
         except Exception as exc:  # the saved quote is still returned, with why it cannot replay
             response.replay_error.CopyFrom(status_for_logged(exc, "GetQuote replay"))
             return response

@@ -39,3 +39,39 @@ def test_validate_offline_names_every_problem(tmp_path: Path) -> None:
     assert good.returncode == 0, good.stderr
     (answer,) = json.loads(good.stdout)
     assert (answer["valid"], answer["clinic_id"], answer["version"]) == (True, "harbor", "1")
+
+
+QUOTE = [
+    "--plan", "acme-ppo-gold", "--session-type", "deep_tissue", "--minutes", "53",
+    "--referral", "prescription", "--referral-date", "2026-02-01", "--diagnosis", "M54.50",
+    "--date", "2026-03-03", "--deductible-met", "450", "--oop-met", "450", "--visits-used", "3",
+]  # fmt: skip
+
+
+def test_quote_and_batch_name_the_location(grpc_target: str, tmp_path: Path) -> None:
+    east = run("quote", *QUOTE, "--location", "harbor-eastside", "--json", "--target", grpc_target)
+    assert east.returncode == 0, east.stderr
+    estimate = json.loads(east.stdout)["estimate"]
+    # Out of network at Eastside in March: $100.00 deductible + $68.00 balance billing.
+    assert estimate["patient_pays"] == {"currency_code": "USD", "units": "168", "nanos": 0}
+    assert estimate["network_source"] == "CLINIC_NETWORK_SOURCE_LOCATION"
+    assert estimate["clinic_version"]["version"] == "1"
+    table = run("quote", *QUOTE, "--location", "harbor-eastside", "--target", grpc_target)
+    assert "harbor-eastside (clinic harbor 1; network from the location)" in table.stdout
+    typo = run("quote", *QUOTE, "--location", "harbor-eastsid", "--target", grpc_target)
+    assert typo.returncode == 1
+    assert "--location" in typo.stderr and "did you mean 'harbor-eastside'" in typo.stderr
+    rows = tmp_path / "rows.csv"
+    rows.write_text(
+        "row_id,plan_id,session_type,minutes,referral,referral_date,diagnosis_codes,"
+        "date_of_service,deductible_met,oop_met,visits_used,location_id\n"
+        "a,acme-ppo-gold,deep_tissue,53,prescription,2026-02-01,M54.50,2026-03-03,450,450,3,\n"
+        "b,acme-ppo-gold,deep_tissue,53,prescription,2026-02-01,M54.50,2026-03-03,450,450,3,"
+        "harbor-eastside\n",
+        encoding="utf-8",
+    )
+    out = run("batch", str(rows), "-o", "-", "--format", "jsonl", "--target", grpc_target)
+    assert out.returncode == 0, out.stderr
+    a, b = (json.loads(line) for line in out.stdout.splitlines())
+    # Row a: in network as before ($50.00 deductible + 20% of $74.00 = $64.80).
+    assert (a["patient_pays"], b["patient_pays"]) == ("64.80", "168.00")

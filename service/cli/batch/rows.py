@@ -50,6 +50,8 @@ COLUMNS: dict[str, str] = {
     "same_day_procedure_codes": 'Other procedures billed the same day, separated by ";" or '
     'spaces, e.g. "98940".',
     "provider_credential": "lmt, pt, dc or md_do (default: the clinic's).",
+    "location_id": "The clinic location, e.g. harbor-eastside (default: the default location; "
+    "with a location and no network, the location's participation decides the network).",
 }
 
 # Optional money columns: (column, message, field); left empty they stay unset, which for
@@ -234,6 +236,11 @@ class _Cells:
             lambda: _choice(get("provider_credential"), "provider_credential", _PROVIDER),
             pb.PROVIDER_CREDENTIAL_UNSPECIFIED,
         )
+        location = get("location_id")
+        if location:
+            details.location_id = location
+            if not get("network"):  # the location's participation decides
+                details.network = pb.NETWORK_UNSPECIFIED
 
 
 def parse_row(
