@@ -28,6 +28,7 @@ from service.settings import Settings
 from service.storage import RuleStore, create_store
 from service.storage.watch import ChangeWatcher
 from service.usecases import IndexRefresher, QuoteService, RuleSetService
+from service.usecases.clinics import ClinicProfileService
 
 log = logging.getLogger("service.app")
 
@@ -139,6 +140,9 @@ def start(settings: Settings) -> Application:
             batch_max=settings.batch_max,
             quotes=QuoteService(quoter, store, estimate_record, catch_up=refresher.refresh),
             rule_sets=RuleSetService(store, rules.clinic, lambda: quoter.index, refresher.refresh),
+            clinics=ClinicProfileService(
+                store, rules.clinic, lambda: quoter.index, lambda: quoter.clinics, refresher.refresh
+            ),
         )
     except BaseException:
         store.engine.dispose()

@@ -75,3 +75,54 @@ def test_quote_and_batch_name_the_location(grpc_target: str, tmp_path: Path) -> 
     a, b = (json.loads(line) for line in out.stdout.splitlines())
     # Row a: in network as before ($50.00 deductible + 20% of $74.00 = $64.80).
     assert (a["patient_pays"], b["patient_pays"]) == ("64.80", "168.00")
+
+
+def test_publish_list_diff_locations_and_plans_at_a_location(tmp_path: Path) -> None:
+    from tests.api.rules_helpers import running_server
+
+    with running_server(tmp_path / "clinics.db") as app:
+        target = ["--target", app.target]
+        listed = run("clinics", "list", *target)
+        assert listed.returncode == 0, listed.stderr
+        assert "harbor" in listed.stdout and "harbor, harbor-eastside" in listed.stdout
+        v2 = tmp_path / "2.yaml"
+        v2.write_text(
+            SAMPLE.read_text(encoding="utf-8")
+            .replace('version: "1"', 'version: "2"')
+            .replace('therapeutic: {30: "68.00", 45: "92.00", 60: "115.00"',
+                     'therapeutic: {30: "68.00", 45: "92.00", 60: "125.00"'),
+            encoding="utf-8",
+        )  # fmt: skip
+        published = run("clinics", "publish", str(v2), "--by", "admin", *target)
+        assert published.returncode == 0, published.stderr
+        assert published.stdout.startswith(f"published: {v2}: harbor 2, effective 2000-01-01")
+        again = run("clinics", "publish", str(v2), "--by", "admin", *target)
+        assert again.stdout.startswith(f"already published: {v2}: harbor 2")
+        clash = tmp_path / "clash.yaml"
+        clash.write_text(v2.read_text().replace('"125.00"', '"126.00"'), encoding="utf-8")
+        refused = run("clinics", "publish", str(clash), "--by", "admin", *target)
+        assert refused.returncode == 1
+        assert "ALREADY_EXISTS" in refused.stderr
+        changed = run("clinics", "diff", "harbor", "1", "2", *target)
+        assert changed.returncode == 0, changed.stderr
+        assert "harbor 1 -> 2: 2 change(s)" in changed.stdout  # the version label and the price
+        assert "locations[harbor-eastside].cash_prices.therapeutic.60" in changed.stdout
+        assert "115.00" in changed.stdout and "125.00" in changed.stdout
+        shown = run("clinics", "show", "harbor", "2", *target)
+        assert "Bellevue, WA 98004" in shown.stdout
+        locs = run("clinics", "locations", "--date", "2026-03-03", "--json", *target)
+        answer = json.loads(locs.stdout)
+        assert answer["clinic_version"]["version"] == "2"
+        east = answer["locations"][1]
+        assert (east["id"], east["npi"]) == ("harbor-eastside", "1987654328")
+        in_effect = [p["payer_id"] for p in east["in_network"] if p.get("in_effect")]
+        assert in_effect == ["birch-health", "cedar-mutual", "summit-medicare-advantage"]
+        march = run("plans", "--location", "harbor-eastside", "--date", "2026-03-03", "--json",
+                    *target)  # fmt: skip
+        assert march.returncode == 0, march.stderr
+        plan_ids = [p["plan_id"] for p in json.loads(march.stdout)["plans"]]
+        assert plan_ids == ["birch-hdhp-copay", "cedar-hdhp-hsa", "summit-ma-plus"]
+        july = run("plans", "--location", "harbor-eastside", "--date", "2026-07-01", "--json",
+                   *target)  # fmt: skip
+        plan_ids = [p["plan_id"] for p in json.loads(july.stdout)["plans"]]
+        assert plan_ids == ["acme-ppo-gold", "birch-hdhp-copay", "cedar-hdhp-hsa", "summit-ma-plus"]
