@@ -217,7 +217,12 @@ def list_versions(
     timeout: common.TimeoutOpt = common.DEFAULT_TIMEOUT,
     as_json: common.JsonOpt = False,
 ) -> None:
-    """List published clinic profile versions, oldest publish first."""
+    """List published clinic profile versions, oldest publish first.
+
+    Example:
+
+      massage-estimator clinics list --json
+    """
     response: cpb.ListClinicProfilesResponse = call_clinics(
         target,
         lambda stub: stub.ListClinicProfiles(cpb.ListClinicProfilesRequest(), timeout=timeout),
@@ -253,7 +258,12 @@ def show(
     timeout: common.TimeoutOpt = common.DEFAULT_TIMEOUT,
     as_json: common.JsonOpt = False,
 ) -> None:
-    """One version's canonical content (YAML; --json for the whole answer)."""
+    """One version's canonical content (YAML; --json for the whole answer).
+
+    Example:
+
+      massage-estimator clinics show harbor 1
+    """
     request = cpb.GetClinicProfileRequest(clinic_id=clinic_id, version=version)
     response: cpb.GetClinicProfileResponse = call_clinics(
         target, lambda stub: stub.GetClinicProfile(request, timeout=timeout), config_file
@@ -324,7 +334,12 @@ def locations(
     as_json: common.JsonOpt = False,
 ) -> None:
     """The clinic's locations on a date: NPI, TIN, address, and the payers each is in
-    network with that day."""
+    network with that day.
+
+    Example:
+
+      massage-estimator clinics locations --date 2026-07-01 --location harbor-eastside
+    """
     response = locations_for(target, config_file, timeout, day.date() if day else None, location)
     if as_json:
         common.print_json(response)

@@ -126,3 +126,10 @@ def test_publish_list_diff_locations_and_plans_at_a_location(tmp_path: Path) -> 
                    *target)  # fmt: skip
         plan_ids = [p["plan_id"] for p in json.loads(july.stdout)["plans"]]
         assert plan_ids == ["acme-ppo-gold", "birch-hdhp-copay", "cedar-hdhp-hsa", "summit-ma-plus"]
+
+
+def test_every_clinics_command_has_examples() -> None:
+    for name in ("validate", "publish", "list", "show", "diff", "locations"):
+        result = run("clinics", name, "--help")
+        assert result.returncode == 0
+        assert "Example" in result.stdout and f"massage-estimator clinics {name}" in result.stdout

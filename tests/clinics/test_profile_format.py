@@ -119,3 +119,13 @@ def test_clinic_yaml_becomes_a_one_location_profile(
         "1234567893",
         dict(clinic.cash_prices),
     )
+
+
+def test_the_docs_example_is_a_valid_profile(catalogue_and_index: tuple[Clinic, RuleIndex]) -> None:
+    import re
+
+    doc = (RULES_DIR.parent / "docs" / "rule-format.md").read_text(encoding="utf-8")
+    (example,) = re.findall(r"```yml\n(.*?)```", doc, re.S)
+    parsed, problems = validate_clinic_profile(example, "docs", catalogue_and_index[0])
+    assert parsed is not None, problems
+    assert [loc.id for loc in parsed.locations] == ["harbor-eastside"]
