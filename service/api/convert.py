@@ -204,6 +204,7 @@ def session_from_proto(
         provider=provider,
         location_id=session.location_id.strip(),
         network_given=session.network != pb.NETWORK_UNSPECIFIED,
+        therapist_id=session.therapist_id.strip(),
     )
     return request, out
 

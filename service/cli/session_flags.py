@@ -93,6 +93,10 @@ def _network(details: pb.SessionDetails, value: Network | None) -> None:
         details.network = wire.NETWORKS[value]
 
 
+def _set_if(field: str) -> Callable[[pb.SessionDetails, Any], None]:
+    return lambda details, value: setattr(details, field, value) if value else None
+
+
 def _location(details: pb.SessionDetails, value: str | None) -> None:
     if value:
         details.location_id = value
@@ -157,6 +161,11 @@ SESSION_FLAGS: tuple[SessionFlag, ...] = (
         "The clinic location that renders the session, e.g. harbor-eastside; default: the "
         "default location.",
         "location_id", _location, default=None, metavar="ID", self_pay=True,
+    ),
+    SessionFlag(
+        "therapist", "--therapist", str | None,
+        "The therapist who renders it, e.g. cara-lmt (their credential decides who renders).",
+        "therapist_id", _set_if("therapist_id"), default=None, metavar="ID", panel=CLAUSES,
     ),
     SessionFlag(
         "injury", "--injury", Injury, "Injury context.",

@@ -481,6 +481,7 @@ class SessionRequest:
     provider: ProviderCredential | None = None  # None: the clinic's default credential
     location_id: str = ""  # "": the default location, answered exactly as before locations
     network_given: bool = True  # False: the request left the network unspecified
+    therapist_id: str = ""  # a therapist of the location: their credential renders it
 
     @property
     def is_self_pay(self) -> bool:

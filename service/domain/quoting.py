@@ -108,6 +108,7 @@ class Quoter:
             self.clinic, request.location_id, request.date_of_service, as_of, pinned
         )
         clinic = priced.clinic if priced else self.clinic
+        request = _with_therapist(request, priced)
         if request.is_self_pay:
             estimate = price(request, None, clinic)
         else:
@@ -154,6 +155,7 @@ class Quoter:
                     err.reason, f"session {i + 1} of the treatment plan: {err}"
                 ) from None
             clinic = priced.clinic if priced else self.clinic
+            request = _with_therapist(request, priced)
             if not request.is_self_pay:
                 try:
                     compiled = index.resolve_compiled(request.plan_id, day, as_of)
@@ -204,6 +206,39 @@ def _with_network(
         compiled.version.payer_id, compiled.plan.plan_id, request.date_of_service
     )
     return dataclasses.replace(request, network=network), NetworkSource.LOCATION
+
+
+def _with_therapist(request: SessionRequest, priced: PricedAt | None) -> SessionRequest:
+    """The request rendered by its therapist's credential; the therapist must work at the
+    location, and agree with an explicit provider_credential."""
+    if not request.therapist_id:
+        return request
+    therapists = priced.location.therapists if priced else ()
+    therapist = next((t for t in therapists if t.id == request.therapist_id), None)
+    if therapist is None:
+        known = [t.id for t in therapists]
+        where = f"location {priced.location.id}" if priced else "the clinic"
+        raise InvalidRequestError(
+            [
+                FieldViolation(
+                    "therapist_id",
+                    f"{where} has no therapist {request.therapist_id!r}"
+                    f"{did_you_mean(request.therapist_id, known)}; therapists: "
+                    f"{', '.join(known) or 'none listed'}",
+                )
+            ]
+        )
+    if request.provider is not None and request.provider is not therapist.credential:
+        raise InvalidRequestError(
+            [
+                FieldViolation(
+                    "provider_credential",
+                    f"{request.provider.value} does not match therapist {therapist.id}, "
+                    f"who is {therapist.credential.value}; give one or the other",
+                )
+            ]
+        )
+    return dataclasses.replace(request, provider=therapist.credential)
 
 
 def _stamped(estimate: Estimate, request: SessionRequest, priced: PricedAt | None) -> Estimate:

@@ -126,3 +126,42 @@ def test_a_treatment_plan_crosses_the_start_of_participation(quoter: Quoter) -> 
     assert july.accumulators_after.deductible_met == 12400
     assert july.accumulators_after.visits_used == 4  # 2 before + June + July, either network
     assert plan.total_patient_pays == 16800 + 12400
+
+
+def lakeside(**kw: object) -> SessionRequest:
+    return acme(plan_id="lakeside-choice-ppo", network_given=True, **kw)
+
+
+def test_the_therapist_named_decides_who_renders(quoter: Quoter) -> None:
+    # Lakeside pays massage by an LMT only. Ana is an LMT at Harbor: covered, 4 x $32.00 =
+    # $128.00 allowed, a $20.00 copay; the plan pays $90.00 (its per-visit limit) and the
+    # $18.00 above it is the member's: $38.00.
+    ana = quoter.estimate(lakeside(location_id="harbor", therapist_id="ana-lmt"))
+    assert (ana.covered, ana.allowed_amount, ana.plan_pays, ana.patient_pays) == (
+        True,
+        12800,
+        9000,
+        3800,
+    )
+    # Ben is a physical therapist: not covered, the 60-minute cash price $110.00.
+    ben = quoter.estimate(lakeside(location_id="harbor", therapist_id="ben-pt"))
+    assert (ben.covered, ben.patient_pays) == (False, 11000)
+    assert "PROVIDER_NOT_ELIGIBLE" in [r.code for r in ben.reasons]
+    # Without a location the default location's therapists are known too.
+    assert quoter.estimate(lakeside(therapist_id="ben-pt")).patient_pays == 11000
+
+
+def test_a_therapist_of_another_location_or_another_credential_is_refused(
+    quoter: Quoter,
+) -> None:
+    from service.domain.model import ProviderCredential
+
+    with pytest.raises(InvalidRequestError) as err:
+        quoter.estimate(lakeside(location_id="harbor-eastside", therapist_id="ana-lmt"))
+    (violation,) = err.value.violations
+    assert violation.field == "therapist_id"
+    assert "location harbor-eastside has no therapist 'ana-lmt'" in violation.description
+    assert "therapists: cara-lmt" in violation.description
+    with pytest.raises(InvalidRequestError) as err:
+        quoter.estimate(lakeside(therapist_id="ana-lmt", provider=ProviderCredential.PT))
+    assert err.value.violations[0].field == "provider_credential"

@@ -52,6 +52,7 @@ COLUMNS: dict[str, str] = {
     "provider_credential": "lmt, pt, dc or md_do (default: the clinic's).",
     "location_id": "The clinic location, e.g. harbor-eastside (default: the default location; "
     "with a location and no network, the location's participation decides the network).",
+    "therapist_id": "The therapist who renders it, e.g. cara-lmt (a therapist of the location).",
 }
 
 # Optional money columns: (column, message, field); left empty they stay unset, which for
@@ -236,6 +237,8 @@ class _Cells:
             lambda: _choice(get("provider_credential"), "provider_credential", _PROVIDER),
             pb.PROVIDER_CREDENTIAL_UNSPECIFIED,
         )
+        if get("therapist_id"):
+            details.therapist_id = get("therapist_id")
         location = get("location_id")
         if location:
             details.location_id = location
