@@ -156,6 +156,8 @@ class ClinicIndex:
     def __init__(self, versions: Iterable[ClinicVersion]) -> None:
         self.versions = tuple(sorted(versions, key=lambda v: (v.published_at, v.version)))
         self._by_label = {(v.clinic_id, v.version): v for v in self.versions}
+        self._location_ids = sorted({loc.id for v in self.versions for loc in v.locations})
+        self._views: dict[tuple[str, str, str, str], tuple[Clinic, Clinic]] = {}
 
     def get(self, clinic_id: str, version: str) -> ClinicVersion | None:
         return self._by_label.get((clinic_id, version))
@@ -170,7 +172,7 @@ class ClinicIndex:
         return max(known, key=lambda v: (v.effective_from, v.published_at))
 
     def location_ids(self) -> list[str]:
-        return sorted({loc.id for v in self.versions for loc in v.locations})
+        return list(self._location_ids)
 
     def latest(self) -> ClinicVersion | None:
         return max(self.versions, key=lambda v: (v.effective_from, v.published_at), default=None)
@@ -210,7 +212,12 @@ class ClinicIndex:
             )
         # A request without a location keeps the references it always had ("clinic ...").
         ref = f"clinic {location.id} {version.version}" if location_id else catalogue.ref
-        return PricedAt(location, version, location.clinic(catalogue, ref))
+        key = (version.clinic_id, version.version, location.id, ref)
+        cached = self._views.get(key)
+        if cached is None or cached[0] is not catalogue:  # once per location and version
+            cached = (catalogue, location.clinic(catalogue, ref))
+            self._views[key] = cached
+        return PricedAt(location, version, cached[1])
 
 
 # ---------------------------------------------------------------------------- publishing

@@ -65,8 +65,8 @@ class Quoter:
         """Everything wrong with one session, field by field: the one check every quote gets
         (transports add what they could not parse, and ask for this only then)."""
         found = session_violations(request, self.clinic)
-        if request.location_id and request.location_id not in self._clinics.location_ids():
-            known = self._clinics.location_ids()
+        known = self._clinics.location_ids() if request.location_id else []
+        if request.location_id and request.location_id not in known:
             found.append(
                 FieldViolation(
                     "location_id",

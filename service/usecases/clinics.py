@@ -33,6 +33,8 @@ class ClinicProfileRejectedError(RuleSetRejectedError):
     """A valid clinic profile clashes with the published versions; nothing was written."""
 
     reason = "CLINIC_PROFILE_REJECTED"
+    exists_reason = "CLINIC_PROFILE_VERSION_EXISTS"
+    resource_type = "clinic_profile"
 
 
 @dataclass(frozen=True)

@@ -122,3 +122,35 @@ def test_a_replay_keeps_the_clinic_version_it_was_saved_with(
         assert got.replay == saved.estimate
         assert (got.clinic_version.clinic_id, got.clinic_version.version) == ("harbor", "1")
         assert got.replay.clinic_version.checksum == got.clinic_version.checksum
+
+
+def test_clinic_service_refusals_name_the_clinic_profile(app: Application) -> None:
+    from massage_estimator.v1 import clinics_pb2 as cpb
+    from massage_estimator.v1 import clinics_pb2_grpc as cpb_grpc
+
+    from tests.api.helpers import error_info
+
+    sample = Path(__file__).resolve().parents[2] / "payer_rules" / "clinics" / "harbor" / "1.yaml"
+    with grpc.insecure_channel(app.target) as channel:
+        stub = cpb_grpc.ClinicServiceStub(channel)  # type: ignore[no-untyped-call]
+        clash = sample.read_text().replace('"42.00"', '"44.00"')
+        with pytest.raises(grpc.RpcError) as err:
+            stub.PublishClinicProfile(
+                cpb.PublishClinicProfileRequest(content=clash, published_by="admin")
+            )
+        assert err.value.code() == grpc.StatusCode.ALREADY_EXISTS
+        assert error_info(rpc_error_status(err.value)).reason == "CLINIC_PROFILE_VERSION_EXISTS"
+        bad = clash.replace('version: "1"', 'version: "9"')
+        bad = bad.replace('"1987654328"', '"1987654320"')
+        with pytest.raises(grpc.RpcError) as err:
+            stub.PublishClinicProfile(
+                cpb.PublishClinicProfileRequest(content=bad, source="9.yaml", published_by="a")
+            )
+        assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        violations = field_violations(rpc_error_status(err.value))
+        assert "9.yaml: locations[harbor-eastside].npi" in violations
+        with pytest.raises(grpc.RpcError) as err:
+            stub.ListClinicLocations(cpb.ListClinicLocationsRequest(location_id="eastside"))
+        assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        listed = stub.ListClinicProfiles(cpb.ListClinicProfilesRequest())
+        assert listed.clinic_profiles[0].version == "1"
