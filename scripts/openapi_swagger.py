@@ -64,6 +64,14 @@ ROUTE_ERRORS: dict[str, dict[str, str]] = {
     "GetRuleSet": {"404": "The payer or the version is unknown."},
     "DiffRuleSets": {"404": "The payer or one of the versions is unknown."},
     "ListPlans": {},
+    "ValidateClinicProfile": {},
+    "PublishClinicProfile": {
+        "409": "This clinic profile version is already published with other content.",
+    },
+    "ListClinicProfiles": {},
+    "GetClinicProfile": {"404": "The clinic or the version is unknown."},
+    "DiffClinicProfiles": {"404": "The clinic or one of the versions is unknown."},
+    "ListClinicLocations": {"404": "The location is unknown."},
     "PreviewImpact": {
         "404": "The draft's payer is unknown, or has no published rules to compare with.",
     },

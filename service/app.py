@@ -21,6 +21,7 @@ from service.api.estimator import SERVICE_NAME
 from service.api.impact import saved_request
 from service.api.quotes import estimate_record
 from service.api.server import BindError, GrpcServer, build_server
+from service.domain.clinics import ClinicIndex, ClinicVersion
 from service.domain.heap import collector_paused
 from service.domain.index import RuleIndex
 from service.domain.model import Clinic, RuleSetVersion
@@ -30,6 +31,7 @@ from service.startup import retry_while_unreachable
 from service.storage import RuleStore, create_store
 from service.storage.watch import ChangeWatcher
 from service.usecases import IndexRefresher, QuoteService, RuleSetService
+from service.usecases.clinics import ClinicProfileService
 from service.usecases.impact import ImpactPreviewService
 
 log = logging.getLogger("service.app")
@@ -46,6 +48,7 @@ class LoadedRules:
 
     clinic: Clinic
     versions: list[RuleSetVersion]
+    clinic_versions: list[ClinicVersion]
     seeded: int  # versions this start published into an empty store (0 otherwise)
     store: RuleStore  # kept open for publishing and for the replica watcher
     marker: str = ""  # the store's change marker read before the versions were loaded
@@ -65,12 +68,21 @@ def load_rules(settings: Settings) -> LoadedRules:
         clinic = store.clinic
         if clinic is None:  # seed_from_dir always reads clinic.yaml; guard the contract
             raise RuntimeError(f"no clinic profile was read from {settings.rules_dir}")
+        store.seed_clinics_from_dir(settings.rules_dir, clinic)  # moves clinic.yaml in once
         marker = store.latest_change_marker()  # before loading: a later publish reloads
         versions = store.load_versions(clinic)
+        clinic_versions = store.load_clinic_versions(clinic)
     except BaseException:
         store.engine.dispose()
         raise
-    return LoadedRules(clinic=clinic, versions=versions, seeded=seeded, store=store, marker=marker)
+    return LoadedRules(
+        clinic=clinic,
+        versions=versions,
+        clinic_versions=clinic_versions,
+        seeded=seeded,
+        store=store,
+        marker=marker,
+    )
 
 
 def build_quoter(settings: Settings) -> tuple[Quoter, LoadedRules]:
@@ -79,7 +91,7 @@ def build_quoter(settings: Settings) -> tuple[Quoter, LoadedRules]:
     with collector_paused(freeze=True):  # service.domain.heap: 2/3 of a large start's CPU
         rules = retry_while_unreachable(lambda: load_rules(settings), settings)
         index = RuleIndex.build(rules.versions)
-    return Quoter(index, rules.clinic), rules
+    return Quoter(index, rules.clinic, ClinicIndex(rules.clinic_versions)), rules
 
 
 @dataclass
@@ -120,7 +132,13 @@ def start(settings: Settings, *, reuse_port: bool = False) -> Application:
     (`reuse_port`: one of the processes of `serve --processes N`, see service.api.server)."""
     quoter, rules = build_quoter(settings)
     store = rules.store
-    refresher = IndexRefresher(store, rules.clinic, quoter, rules.marker)
+    refresher = IndexRefresher(
+        store,
+        rules.clinic,
+        quoter,
+        rules.marker,
+        clinics=(lambda: store.load_clinic_versions(rules.clinic), quoter.replace_clinics),
+    )
     watcher = ChangeWatcher(store, refresher.on_change, poll_interval=WATCH_POLL_SECONDS)
     try:
         server = build_server(
@@ -133,6 +151,9 @@ def start(settings: Settings, *, reuse_port: bool = False) -> Application:
             rule_sets=RuleSetService(store, rules.clinic, lambda: quoter.index, refresher.refresh),
             reuse_port=reuse_port,
             impact=ImpactPreviewService(store, rules.clinic, lambda: quoter.index, saved_request),
+            clinics=ClinicProfileService(
+                store, rules.clinic, lambda: quoter.index, lambda: quoter.clinics, refresher.refresh
+            ),
         )
     except BaseException:
         store.engine.dispose()

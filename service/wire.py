@@ -77,6 +77,12 @@ PROVIDER_CREDENTIALS: Mapping[model.ProviderCredential, pb.ProviderCredential] =
 }
 
 
+NETWORK_SOURCES: Mapping[model.NetworkSource, pb.ClinicNetworkSource] = {
+    model.NetworkSource.REQUEST: pb.CLINIC_NETWORK_SOURCE_REQUEST,
+    model.NetworkSource.LOCATION: pb.CLINIC_NETWORK_SOURCE_LOCATION,
+}
+
+
 def inbound(table: Mapping[E, int], unspecified: E) -> dict[int, E]:
     """Proto number -> domain value for a request enum, UNSPECIFIED (0) meaning `unspecified`."""
     return {0: unspecified, **{number: value for value, number in table.items()}}

@@ -207,6 +207,9 @@ def session_from_proto(
         units_billed_today=session.units_billed_today,
         same_day_procedure_codes=tuple(c.strip().upper() for c in session.same_day_procedure_codes),
         provider=provider,
+        location_id=session.location_id.strip(),
+        network_given=session.network != pb.NETWORK_UNSPECIFIED,
+        therapist_id=session.therapist_id.strip(),
     )
     return request, out
 
@@ -458,6 +461,25 @@ def estimate_to_proto(est: model.Estimate) -> pb.Estimate:
         )
     if est.benefit_remaining is not None:
         msg.benefit_remaining.CopyFrom(money_to_proto(est.benefit_remaining))
+    if est.location_id:
+        msg.location_id = est.location_id
+    if est.network_source is not None:
+        msg.network_source = wire.NETWORK_SOURCES[est.network_source]
+    if est.clinic_version is not None:
+        msg.clinic_version.CopyFrom(clinic_version_to_proto(est.clinic_version))
+    return msg
+
+
+def clinic_version_to_proto(ref: model.ClinicVersionRef) -> pb.ClinicVersionRef:
+    msg = pb.ClinicVersionRef(
+        clinic_id=ref.clinic_id,
+        version=ref.version,
+        checksum=ref.checksum,
+        effective_from=date_to_proto(ref.effective_from),
+        published_at=datetime_to_timestamp(ref.published_at),
+    )
+    if ref.effective_to is not None:
+        msg.effective_to.CopyFrom(date_to_proto(ref.effective_to))
     return msg
 
 

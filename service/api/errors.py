@@ -132,9 +132,9 @@ def _rule_set_rejected(exc: RuleSetRejectedError) -> status_pb2.Status:
         f"{exc.label} not published: {conflicts[0].message}"
         + (f" (and {len(others)} other error(s))" if others else ""),
         *([_problems(exc.errors)] if others else []),
-        error_info("RULE_SET_VERSION_EXISTS", payer_id=exc.payer_id, version=exc.version),
+        error_info(exc.exists_reason, payer_id=exc.payer_id, version=exc.version),
         error_details_pb2.ResourceInfo(
-            resource_type="rule_set",
+            resource_type=exc.resource_type,
             resource_name=f"{exc.payer_id}/{exc.version}",
             description=conflicts[0].message,
         ),

@@ -20,8 +20,9 @@ from massage_estimator.v1 import estimator_pb2 as pb
 from service.api import convert
 from service.api.errors import abort, status_for_logged
 from service.api.estimator import EstimatorServicer, QuoterLike, answer
+from service.domain.clinics import ClinicVersion
 from service.domain.errors import EstimateUnavailableError, InvalidRequestError
-from service.domain.model import Estimate
+from service.domain.model import Clinic, Estimate, SessionRequest
 from service.usecases import QuoteService, QuoteStoreUnavailableError, SavedQuote, known_at
 from service.usecases.quotes import quote_id_from_text
 
@@ -90,9 +91,12 @@ class QuotingServicer(EstimatorServicer):
         except Exception as exc:
             abort(context, exc, "GetQuote")
         try:
-            replay = convert.estimate_to_proto(
-                quotes.replay(self.parse_session(stored_request.session, "session."), replay_as_of)
+            replayed, clinic = quotes.replay(
+                self.parse_session(stored_request.session, "session."), replay_as_of, saved
             )
+            replay = convert.estimate_to_proto(replayed)
+            if clinic is not None:
+                response.clinic_version.CopyFrom(convert.clinic_version_to_proto(clinic.ref()))
         except Exception as exc:  # the saved quote is still returned, with why it cannot replay
             response.replay_error.CopyFrom(status_for_logged(exc, "GetQuote replay"))
             return response
@@ -119,7 +123,7 @@ class QuotingServicer(EstimatorServicer):
 
         response, stored_request, replay_as_of = _saved_to_proto(saved)
         session = self.parse_session(stored_request.session, "session.")
-        estimate = quotes.replay(session, replay_as_of)
+        estimate, clinic_version = quotes.replay(session, replay_as_of, saved)
         replay = convert.estimate_to_proto(estimate)
         if response.estimate.HasField("eligibility"):
             replay.eligibility.CopyFrom(response.estimate.eligibility)
@@ -136,12 +140,23 @@ class QuotingServicer(EstimatorServicer):
                 created_at=saved.created_at,
                 request=session,
                 estimate=estimate,
-                clinic=self._quoter.clinic,
+                clinic=_rendering_clinic(self._quoter.clinic, clinic_version, session),
             )
         )
         body = struct_pb2.Struct()
         body.update(json.loads(pct.to_json(resource)))
         return pb.GetQuoteFhirResponse(resource_type=resource.get_resource_type(), resource=body)
+
+
+def _rendering_clinic(
+    catalogue: Clinic, version: ClinicVersion | None, session: SessionRequest
+) -> Clinic:
+    """Who renders the session, as the FHIR resources name the provider: the location the
+    quote named (in the clinic version it was saved with), else the clinic profile."""
+    location = (
+        version.location(session.location_id or version.default_location) if version else None
+    )
+    return location.clinic(catalogue, catalogue.ref) if location else catalogue
 
 
 def _saved_to_proto(

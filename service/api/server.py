@@ -13,9 +13,12 @@ from dataclasses import dataclass
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
+from massage_estimator.v1 import clinics_pb2_grpc as cpb_grpc
 from massage_estimator.v1 import estimator_pb2_grpc as pb_grpc
 from massage_estimator.v1 import payer_rules_pb2_grpc as rpb_grpc
 
+from service.api.clinics import SERVICE_NAME as CLINIC_SERVICE_NAME
+from service.api.clinics import ClinicServicer
 from service.api.drain import drain_then_stop
 from service.api.estimator import SERVICE_NAME, QuoterLike
 from service.api.guard import RequestGuard
@@ -24,6 +27,7 @@ from service.api.payer_rules import SERVICE_NAME as PAYER_RULES_SERVICE_NAME
 from service.api.payer_rules import PayerRulesServicer
 from service.api.quotes import QuotingServicer
 from service.usecases import QuoteService, RuleSetService
+from service.usecases.clinics import ClinicProfileService
 from service.usecases.impact import ImpactPreviewService
 from service.wire import bracketed, host_port
 
@@ -93,6 +97,7 @@ def build_server(
     rule_sets: RuleSetService | None = None,
     reuse_port: bool = False,
     impact: ImpactPreviewService | None = None,
+    clinics: ClinicProfileService | None = None,
 ) -> GrpcServer:
     """Create and start the server bound to host:port (port 0 picks a free one).
 
@@ -113,12 +118,22 @@ def build_server(
         rpb_grpc.add_PayerRulesServiceServicer_to_server(  # type: ignore[no-untyped-call]
             PayerRulesServicer(rule_sets, impact), server
         )
+    if clinics is not None:
+        cpb_grpc.add_ClinicServiceServicer_to_server(  # type: ignore[no-untyped-call]
+            ClinicServicer(clinics), server
+        )
     health_servicer = health.HealthServicer(experimental_non_blocking=True)
     for name in (*SERVED_SERVICES, STORE_HEALTH_NAME):
         health_servicer.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
-        (SERVICE_NAME, PAYER_RULES_SERVICE_NAME, HEALTH_SERVICE_NAME, reflection.SERVICE_NAME),
+        (
+            SERVICE_NAME,
+            PAYER_RULES_SERVICE_NAME,
+            CLINIC_SERVICE_NAME,
+            HEALTH_SERVICE_NAME,
+            reflection.SERVICE_NAME,
+        ),
         server,
     )
     bind_host = bracketed(host)

@@ -8,6 +8,7 @@ sample payer_rules/clinic.yaml). service.gfe builds and renders the document.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated
@@ -149,6 +150,10 @@ def gfe(
     conn = config.resolve_or_exit(target=target, config=config_file, clinic=clinic_file)
     clinic = load_clinic(conn.clinic_file, session["session_type"])
     start = first_date.date() if first_date else date.today()
+    if session["location"]:  # the rendering location, as the service's clinic version says
+        clinic = rendering_location(
+            clinic, session["location"], start, target, config_file, timeout
+        )
     estimates, expected_total = _price(
         session, start, sessions, every_days, target, config_file, timeout
     )
@@ -171,6 +176,25 @@ def gfe(
         f"Good Faith Estimate for {document.client.name}: {len(document.lines)} "
         f"session{'s' if len(document.lines) != 1 else ''} ({document.dates_text()}), "
         f"total {usd(document.total)}; wrote {', '.join(written)}"
+    )
+
+
+def rendering_location(
+    clinic: Clinic,
+    location_id: str,
+    day: date,
+    target: str | None,
+    config_file: Path | None,
+    timeout: float,
+) -> Clinic:
+    """The clinic profile with the name, NPI, TIN and address of the location that renders
+    the service, from the clinic version the service prices `day` with."""
+    from service.cli.clinics import locations_for
+
+    answer = locations_for(target, config_file, timeout, day, location_id)
+    (loc,) = answer.locations
+    return dataclasses.replace(
+        clinic, name=loc.name, npi=loc.npi, tin=loc.tin, address_lines=tuple(loc.address_lines)
     )
 
 

@@ -4,7 +4,20 @@ from __future__ import annotations
 
 import typer
 
-from service.cli import batch, db, gfe, impact, plan, plans, quote, quotes, rules, serve, version
+from service.cli import (
+    batch,
+    clinics,
+    db,
+    gfe,
+    impact,
+    plan,
+    plans,
+    quote,
+    quotes,
+    rules,
+    serve,
+    version,
+)
 from service.cli.eligibility import eligibility_app
 
 app = typer.Typer(
@@ -26,6 +39,7 @@ app.command("plans")(plans.plans)
 app.add_typer(quotes.quotes_app, name="quotes")
 app.add_typer(db.db_app, name="db")
 app.add_typer(eligibility_app, name="eligibility")
+app.add_typer(clinics.clinics_app, name="clinics")
 
 
 def main() -> None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -19,8 +20,45 @@ def day_before(value: date_pb2.Date) -> str:
     return (wire.date_of(value) - timedelta(days=1)).isoformat()
 
 
+def in_network_at(
+    response: rpb.ListPlansResponse,
+    location: str,
+    day: datetime | None,
+    target: str | None,
+    config_file: Path | None,
+    timeout: float,
+) -> rpb.ListPlansResponse:
+    """The plans of `response` that the location's participation covers on the day."""
+    from service.cli.clinics import locations_for
+
+    answer = locations_for(target, config_file, timeout, day.date() if day else None, location)
+    (loc,) = answer.locations
+    parts = [p for p in loc.in_network if p.in_effect]
+    kept = [
+        plan
+        for plan in response.plans
+        if any(
+            p.payer_id == plan.payer_id and (not p.plan_ids or plan.plan_id in p.plan_ids)
+            for p in parts
+        )
+    ]
+    return rpb.ListPlansResponse(plans=kept)
+
+
 def plans(
     payer: Annotated[str, typer.Option("--payer", help="Only this payer's plans.")] = "",
+    location: Annotated[
+        str,
+        typer.Option(
+            "--location",
+            help="Only the plans this clinic location is in network with on --date.",
+            metavar="ID",
+        ),
+    ] = "",
+    day: Annotated[
+        datetime | None,
+        common.day_option("--date", "With --location: the date of service (default: today)."),
+    ] = None,
     target: common.TargetOpt = common.DEFAULT_TARGET,
     config_file: common.ConfigOpt = None,
     timeout: common.TimeoutOpt = common.DEFAULT_TIMEOUT,
@@ -35,13 +73,20 @@ def plans(
       massage-estimator plans
 
       massage-estimator plans --payer acme-health --json
+
+      massage-estimator plans --location harbor-eastside --date 2026-07-01
     """
     request = rpb.ListPlansRequest(payer_id=payer)
     response: rpb.ListPlansResponse = call_rules(
         target, lambda stub: stub.ListPlans(request, timeout=timeout), config_file
     )
+    if location:
+        response = in_network_at(response, location, day, target, config_file, timeout)
     if as_json:
         common.print_json(response)
+        return
+    if not response.plans and location:
+        render.console.print(f"{location} is in network with no plan on that date", markup=False)
         return
     if not response.plans:  # no empty table; a mistyped payer id gets the nearest ones
         everything: rpb.ListPlansResponse = call_rules(

@@ -178,6 +178,14 @@ def render_estimate(est: pb.Estimate) -> None:
         summary.add_row(
             "units", f"{est.cpt_code}: {est.billed_units} billed, {est.covered_units} covered{how}"
         )
+    if est.location_id:
+        source = _enum_label(pb.ClinicNetworkSource, est.network_source, "CLINIC_NETWORK_SOURCE_")
+        cv = est.clinic_version
+        summary.add_row(
+            "location",
+            f"{est.location_id} (clinic {cv.clinic_id} {cv.version}"
+            + (f"; network from the {source})" if est.network_source else ")"),
+        )
     summary.add_row("clinic charge", usd(est.clinic_charge))
     summary.add_row("allowed amount", usd(est.allowed_amount))
     summary.add_row("plan pays", usd(est.plan_pays))

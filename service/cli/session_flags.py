@@ -94,6 +94,20 @@ def _provider(details: pb.SessionDetails, value: ProviderCredential | None) -> N
         details.provider_credential = wire.PROVIDER_CREDENTIALS[value]
 
 
+def _network(details: pb.SessionDetails, value: Network | None) -> None:
+    if value is not None:
+        details.network = wire.NETWORKS[value]
+
+
+def _set_if(field: str) -> Callable[[pb.SessionDetails, Any], None]:
+    return lambda details, value: setattr(details, field, value) if value else None
+
+
+def _location(details: pb.SessionDetails, value: str | None) -> None:
+    if value:
+        details.location_id = value
+
+
 def _referral_date(details: pb.SessionDetails, value: datetime | None) -> None:
     if value is not None:
         details.referral.issue_date.CopyFrom(wire.date_to_proto(value.date()))
@@ -159,9 +173,22 @@ SESSION_FLAGS: tuple[SessionFlag, ...] = (
         default=None, self_pay=True,
     ),
     SessionFlag(
-        "network", "--network", Network, "The clinic's network status.",
-        "network", lambda d, v: setattr(d, "network", wire.NETWORKS[v]), default=Network.IN,
+        "network", "--network", Network | None,
+        "The clinic's network status; default: the --location's participation with the plan "
+        "on the date, or in network when no location is named.",
+        "network", _network, default=None,
         parser=choice_parser(Network), metavar=choice_metavar(Network),
+    ),
+    SessionFlag(
+        "location", "--location", str | None,
+        "The clinic location that renders the session, e.g. harbor-eastside; default: the "
+        "default location.",
+        "location_id", _location, default=None, metavar="ID", self_pay=True,
+    ),
+    SessionFlag(
+        "therapist", "--therapist", str | None,
+        "The therapist who renders it, e.g. cara-lmt (their credential decides who renders).",
+        "therapist_id", _set_if("therapist_id"), default=None, metavar="ID", panel=CLAUSES,
     ),
     SessionFlag(
         "injury", "--injury", Injury, "Injury context.",

@@ -39,6 +39,13 @@ class Network(enum.Enum):
     OUT = "out"
 
 
+class NetworkSource(enum.Enum):
+    """Which source decided the network of an estimate that names a location."""
+
+    REQUEST = "request"  # the request said in or out of network
+    LOCATION = "location"  # the location's participation on the date of service
+
+
 class Injury(enum.Enum):
     NONE = "none"
     AUTO = "auto"
@@ -472,6 +479,9 @@ class SessionRequest:
     units_billed_today: int = 0  # units this plan covered earlier the same day
     same_day_procedure_codes: tuple[str, ...] = ()  # other procedures billed the same day
     provider: ProviderCredential | None = None  # None: the clinic's default credential
+    location_id: str = ""  # "": the default location, answered exactly as before locations
+    network_given: bool = True  # False: the request left the network unspecified
+    therapist_id: str = ""  # a therapist of the location: their credential renders it
 
     @property
     def is_self_pay(self) -> bool:
@@ -556,6 +566,22 @@ class Estimate:
     accumulators_after: Accumulators
     clinic_charge: Cents
     benefit_remaining: Cents | None = None  # of the plan's payment limit per period, after this
+    # Set only when the request named a location (older requests answer as they always did):
+    location_id: str = ""
+    network_source: NetworkSource | None = None  # None for self-pay
+    clinic_version: ClinicVersionRef | None = None
+
+
+@dataclass(frozen=True)
+class ClinicVersionRef:
+    """The clinic profile version that priced an estimate."""
+
+    clinic_id: str
+    version: str
+    checksum: str
+    effective_from: date
+    effective_to: date | None
+    published_at: datetime
 
 
 @dataclass(frozen=True)

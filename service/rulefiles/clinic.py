@@ -79,7 +79,7 @@ def parse_clinic_data(data: Any, source: str) -> tuple[Clinic | None, list[Probl
     return clinic, problems
 
 
-def _npi_check_digit_ok(npi: str) -> bool:
+def npi_check_digit_ok(npi: str) -> bool:
     """NPI check digit: Luhn over the prefix 80840 plus the first nine digits."""
     digits = [int(c) for c in "80840" + npi]
     total = 0
@@ -100,7 +100,7 @@ def _check_clinic(m: ClinicModel, source: str) -> list[Problem]:
 
     if not re.fullmatch(r"\d{10}", m.npi):
         err("npi", f'"{m.npi}" is not an NPI: write the 10 digits in quotes')
-    elif not _npi_check_digit_ok(m.npi):
+    elif not npi_check_digit_ok(m.npi):
         err("npi", f'"{m.npi}" is not a valid NPI (its check digit does not match)')
     if not re.fullmatch(r"\d{2}-\d{7}", m.tin):
         err("tin", f'"{m.tin}" is not a TIN: write it as two digits, a dash, seven digits')

@@ -34,6 +34,7 @@ from service.rulefiles.yamlsource import load_yaml, pydantic_problems, read_text
 
 DEFAULT_RULES_DIR = SAMPLE_RULES_DIR
 CLINIC_FILE_NAME = "clinic.yaml"
+CLINICS_DIR_NAME = "clinics"  # clinic profile versions (service.rulefiles.clinics)
 
 
 # ---------------------------------------------------------------------------- result
@@ -183,7 +184,10 @@ def load_rules_dir(path: str | Path = DEFAULT_RULES_DIR) -> tuple[Clinic, list[P
     files = sorted(
         p
         for p in root.rglob("*")
-        if p.is_file() and p.suffix in (".yaml", ".yml") and p != clinic_path
+        if p.is_file()
+        and p.suffix in (".yaml", ".yml")
+        and p != clinic_path
+        and p.relative_to(root).parts[0] != CLINICS_DIR_NAME  # clinic profiles, not payers
     )
     for file in files:
         text, read_problems = read_text(file)

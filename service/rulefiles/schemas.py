@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from service.rulefiles.clinics import ClinicProfileModel
 from service.rulefiles.models import ClinicModel, RuleSetModel
 
 SCHEMA_BASE_ID = "https://massage-estimator.example/schemas/"
@@ -18,7 +19,12 @@ SCHEMA_BASE_ID = "https://massage-estimator.example/schemas/"
 def schemas() -> dict[str, dict[str, Any]]:
     """Schema name -> JSON Schema document (draft 2020-12, as pydantic emits it)."""
     out: dict[str, dict[str, Any]] = {}
-    for name, model in (("rule-set", RuleSetModel), ("clinic", ClinicModel)):
+    models: tuple[tuple[str, type[Any]], ...] = (
+        ("rule-set", RuleSetModel),
+        ("clinic", ClinicModel),
+        ("clinic-profile", ClinicProfileModel),
+    )
+    for name, model in models:
         schema = model.model_json_schema()
         out[name] = {
             "$schema": "https://json-schema.org/draft/2020-12/schema",

@@ -41,6 +41,7 @@ from service.domain.problems import Problem
 from service.domain.versions import PublishRejectedError, check_publish_batch, version_label
 from service.rulefiles import ParsedRuleSet, canonical_json
 from service.storage import builds
+from service.storage.clinic_store import ClinicVersions
 from service.storage.tables import (
     PlanVersionRow,
     RuleSetVersionBuildRow,
@@ -91,9 +92,11 @@ class StoreIntegrityError(RuntimeError):
     """A stored version no longer matches its checksum: refuse to serve it."""
 
 
-class RuleStore:
+class RuleStore(ClinicVersions):
     """Publishes and loads immutable rule-set versions (see the module docstring); implements
-    the RuleStore and QuoteStore Protocols of service.usecases.ports."""
+    the RuleStore, QuoteStore and ClinicStore Protocols of service.usecases.ports."""
+
+    _PUBLISH_KEY = _PUBLISH_LOCK_KEY
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -139,12 +142,14 @@ class RuleStore:
 
     @reaching_store()
     def latest_change_marker(self) -> str:
-        """Changes whenever a version is published (rows are never updated or deleted)."""
+        """Changes whenever a rule-set or clinic version is published (rows are never updated
+        or deleted)."""
         with Session(self.engine) as session:
             count, max_id = session.exec(
                 select(func.count(col(RuleSetVersionRow.id)), func.max(RuleSetVersionRow.id))
             ).one()
-        return f"{count}:{max_id or 0}"
+        clinics = self.clinic_change_marker()
+        return f"{count}:{max_id or 0}" + ("" if clinics == "0:0" else f"/{clinics}")
 
     @reaching_store()
     def list_versions(
@@ -367,6 +372,9 @@ class RuleStore:
             payer_id=quote.payer_id,
             version=quote.version,
             checksum=quote.checksum,
+            clinic_id=quote.clinic_id,
+            clinic_version=quote.clinic_version,
+            clinic_checksum=quote.clinic_checksum,
         )
         with Session(self.engine) as session:
             session.add(row)
@@ -523,6 +531,9 @@ def _saved_quote(row: SavedQuoteRow) -> SavedQuote:
         payer_id=row.payer_id,
         version=row.version,
         checksum=row.checksum,
+        clinic_id=row.clinic_id,
+        clinic_version=row.clinic_version,
+        clinic_checksum=row.clinic_checksum,
     )
     return SavedQuote(row.id, row.created_at, quote)
 

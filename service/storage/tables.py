@@ -115,6 +115,10 @@ class SavedQuoteBase(SQLModel):
     payer_id: str | None = Field(default=None, max_length=100)
     version: str | None = Field(default=None, max_length=100)
     checksum: str | None = Field(default=None, max_length=100)
+    # The clinic profile version that priced it (None when none was published for the date).
+    clinic_id: str | None = Field(default=None, max_length=100)
+    clinic_version: str | None = Field(default=None, max_length=100)
+    clinic_checksum: str | None = Field(default=None, max_length=100)
 
 
 class SavedQuoteRow(SavedQuoteBase, table=True):
@@ -139,3 +143,35 @@ class RuleSetVersionBuildRow(SQLModel, table=True):
     rule_set_version_id: int = Field(foreign_key="rule_set_version.id", index=True)
     build_key: str = Field(max_length=64)
     payload: bytes = Field(sa_type=sa.LargeBinary)
+
+
+# ------------------------------------------------------------------- clinic_profile_version
+
+
+class ClinicProfileVersionBase(SQLModel):
+    """Metadata of one published clinic profile version (what ListClinicProfiles shows)."""
+
+    clinic_id: str = Field(max_length=100, index=True)
+    clinic_name: str = Field(max_length=200)
+    version: str = Field(max_length=100)
+    effective_from: date
+    effective_to: date | None = None
+    checksum: str = Field(max_length=100)
+    published_at: datetime = Field(sa_type=UTCDateTime)
+    published_by: str = Field(max_length=200)
+    note: str = Field(default="", sa_type=sa.Text)
+    source: str = Field(default="", sa_type=sa.Text)
+
+
+class ClinicProfileVersionRow(ClinicProfileVersionBase, table=True):
+    """The stored clinic version: metadata plus the canonical content as JSON text. Rows are
+    never updated or deleted."""
+
+    __tablename__ = "clinic_profile_version"
+    __table_args__ = (
+        sa.UniqueConstraint("clinic_id", "version", name="uq_clinic_profile_version_label"),
+        sa.UniqueConstraint("clinic_id", "checksum", name="uq_clinic_profile_version_checksum"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    content: str = Field(sa_type=sa.Text)

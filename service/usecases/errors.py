@@ -38,6 +38,8 @@ class RuleSetRejectedError(EstimatorError):
     (ALREADY_EXISTS when its version label is taken by other content, else INVALID_ARGUMENT)."""
 
     reason = "RULE_SET_REJECTED"
+    exists_reason = "RULE_SET_VERSION_EXISTS"  # ALREADY_EXISTS: the label is taken
+    resource_type = "rule_set"
 
     def __init__(self, payer_id: str, version: str, problems: Sequence[Problem]) -> None:
         self.payer_id = payer_id

@@ -12,10 +12,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
 
+from service.domain.clinics import ClinicVersion, ClinicVersionMeta
 from service.domain.model import Clinic, RuleSetVersion
 from service.domain.problems import Problem
 from service.domain.versions import VersionIdentity
 from service.rulefiles import ParsedRuleSet
+from service.rulefiles.clinics import ParsedClinicProfile
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,10 @@ class NewQuote:
     payer_id: str | None = None
     version: str | None = None
     checksum: str | None = None
+    # The clinic profile version that priced it (None when none covered the date).
+    clinic_id: str | None = None
+    clinic_version: str | None = None
+    clinic_checksum: str | None = None
 
 
 @dataclass(frozen=True)
@@ -162,4 +168,36 @@ class QuoteStore(Protocol):
     ) -> list[SavedQuote]:
         """The quotes of these plans saved at or after `saved_from` and before
         `saved_before` (None: no end), oldest first, at most `limit` (PreviewImpact)."""
+
+
+@dataclass(frozen=True)
+class ClinicPublishResult:
+    """The outcome of publishing a clinic profile version (new, or the identical one)."""
+
+    version: ClinicVersionMeta
+    created: bool
+    warnings: tuple[Problem, ...] = field(default_factory=tuple)
+
+
+class ClinicStore(Protocol):
+    """Published clinic profile versions: immutable, one clinic per store."""
+
+    def list_clinic_versions(self) -> list[ClinicVersionMeta]:
+        """Oldest publish first."""
+        ...
+
+    def get_clinic_content(self, clinic_id: str, version: str) -> dict[str, Any] | None: ...
+
+    def load_clinic_versions(self, catalogue: Clinic) -> list[ClinicVersion]:
+        """Every published version rebuilt from its stored content (checksums verified)."""
+        ...
+
+    def publish_clinic(
+        self,
+        parsed: ParsedClinicProfile,
+        published_by: str,
+        note: str | None = None,
+        now: datetime | None = None,
+    ) -> ClinicPublishResult:
+        """Publish one version, or raise PublishRejectedError and write nothing."""
         ...

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from service.domain.clinics import ClinicVersion
 from service.domain.errors import FieldViolation, InvalidRequestError
 from service.domain.model import Estimate, SessionRequest
 from service.usecases.errors import NotFoundError
@@ -21,7 +22,12 @@ from service.usecases.ports import NewQuote, QuoteStore, SavedQuote
 
 
 class Pricer(Protocol):
-    def estimate(self, request: SessionRequest, as_of: datetime | None = None) -> Estimate: ...
+    def estimate_priced(
+        self,
+        request: SessionRequest,
+        as_of: datetime | None = None,
+        clinic_version: tuple[str, str] | None = None,
+    ) -> tuple[Estimate, ClinicVersion | None]: ...
 
 
 def known_at(as_of: datetime | None, created_at: datetime) -> datetime:
@@ -89,7 +95,7 @@ class QuoteService:
         # versions this answer did.
         self._catch_up()
         created_at = self._clock()
-        estimate = self._pricer.estimate(request, known_at(as_of, created_at))
+        estimate, clinic = self._pricer.estimate_priced(request, known_at(as_of, created_at))
         version = estimate.rule_version
         quote = NewQuote(
             request=request_record,
@@ -98,6 +104,9 @@ class QuoteService:
             payer_id=version.payer_id if version else None,
             version=version.version if version else None,
             checksum=version.checksum if version else None,
+            clinic_id=clinic.clinic_id if clinic else None,
+            clinic_version=clinic.version if clinic else None,
+            clinic_checksum=clinic.checksum if clinic else None,
         )
         saved = self._store.save_quote(quote, now=created_at)
         return estimate, saved
@@ -115,9 +124,17 @@ class QuoteService:
             )
         return saved
 
-    def replay(self, request: SessionRequest, as_of: datetime) -> Estimate:
-        """Price a saved request again with the rules known at `as_of` (see known_at)."""
+    def replay(
+        self, request: SessionRequest, as_of: datetime, saved: SavedQuote | None = None
+    ) -> tuple[Estimate, ClinicVersion | None]:
+        """Price a saved request again with the rules known at `as_of` (see known_at) and
+        the clinic version it was saved with (its prices and participation, even when a
+        later clinic version covers the same dates)."""
         # The quote may have been saved on another replica right after a publish this one's
         # watcher has not seen yet: replaying on the stale index would not match.
         self._catch_up()
-        return self._pricer.estimate(request, as_of)
+        quote = saved.quote if saved is not None else None
+        pinned = None
+        if quote is not None and quote.clinic_id and quote.clinic_version:
+            pinned = (quote.clinic_id, quote.clinic_version)
+        return self._pricer.estimate_priced(request, as_of, pinned)

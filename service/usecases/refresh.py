@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from typing import Protocol
 
+from service.domain.clinics import ClinicIndex, ClinicVersion
 from service.domain.heap import collector_paused
 from service.domain.index import RuleIndex
 from service.domain.model import Clinic, RuleSetVersion
@@ -40,12 +42,20 @@ class IndexRefresher:
     """
 
     def __init__(
-        self, store: VersionSource, clinic: Clinic, quoter: IndexHolder, marker: str
+        self,
+        store: VersionSource,
+        clinic: Clinic,
+        quoter: IndexHolder,
+        marker: str,
+        clinics: tuple[Callable[[], list[ClinicVersion]], Callable[[ClinicIndex], None]]
+        | None = None,
     ) -> None:
         self.store = store
         self.clinic = clinic
         self.quoter = quoter
         self.marker = marker
+        # (load the clinic versions, serve them): the store's change marker counts both.
+        self._clinics = clinics
         self._lock = threading.Lock()
 
     def refresh(self) -> bool:
@@ -57,6 +67,9 @@ class IndexRefresher:
             with collector_paused():
                 versions = self.store.load_versions(self.clinic)
                 index = RuleIndex.build(versions, previous=self.quoter.index)
+            if self._clinics is not None:
+                load, serve = self._clinics
+                serve(ClinicIndex(load()))
             self.quoter.replace_index(index)
             self.marker = marker
         log.info(

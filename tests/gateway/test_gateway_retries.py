@@ -29,7 +29,11 @@ def test_the_gateway_retries_a_read_but_not_a_save(gateway_binary: Path) -> None
             listed = http("GET", gw.url("/v1/rule-sets"), timeout=30)
             assert listed.status == 200, listed.text
             assert flaky.attempts["ListRuleSets"] == 3
-            saved = http("POST", gw.url("/v1/estimates:session"), {"save_quote": True}, timeout=30)
+            body = {
+                "save_quote": True,
+                "session": {"plan_id": "acme-ppo-gold", "session_type": "swedish", "minutes": 60},
+            }  # complete, so the gateway's input check lets it through to the service
+            saved = http("POST", gw.url("/v1/estimates:session"), body, timeout=30)
             assert saved.status == 503, saved.text
             assert flaky.attempts["EstimateSession"] == 1
         finally:

@@ -19,7 +19,11 @@ from service.rulefiles import DEFAULT_RULES_DIR, Problem, RuleFileError, load_cl
 
 RULES_DIR = Path(__file__).resolve().parents[2] / "payer_rules"
 ACME_2026 = RULES_DIR / "acme-health" / "2026.yaml"
-SAMPLE_RULE_FILES = sorted(p for p in RULES_DIR.rglob("*.yaml") if p.name != "clinic.yaml")
+SAMPLE_RULE_FILES = sorted(
+    p
+    for p in RULES_DIR.rglob("*.yaml")
+    if p.name != "clinic.yaml" and "clinics" not in p.relative_to(RULES_DIR).parts
+)
 
 
 @pytest.fixture(scope="session")

@@ -72,3 +72,11 @@ def test_schema_rejects_what_the_loader_rejects() -> None:
     assert any("deductable" in m for m in messages)
     assert any("eight_minute" in m for m in messages)
     assert any("M545" in m for m in messages)
+
+
+def test_the_clinic_profile_satisfies_the_schema() -> None:
+    path = RULES_DIR / "clinics" / "harbor" / "1.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert list(validator("clinic-profile").iter_errors(as_json(data))) == []
+    data["locations"][1]["in_network"][0]["payor"] = "acme-health"  # a misspelt key
+    assert len(list(validator("clinic-profile").iter_errors(as_json(data)))) == 1

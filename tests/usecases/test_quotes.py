@@ -61,7 +61,7 @@ def test_the_replay_ignores_versions_published_after_the_save(layer: Layer) -> N
     estimate, saved = quotes.save(AUGUST, None, {})
     layer.rule_sets.publish(mid_year_2026("34.00"), "mid.yaml", "ana", "")
     assert layer.quoter.estimate(AUGUST).patient_pays != estimate.patient_pays
-    again = quotes.replay(AUGUST, known_at(None, quotes.get(saved.id).created_at))
+    again, _ = quotes.replay(AUGUST, known_at(None, quotes.get(saved.id).created_at))
     assert again == estimate
 
 

@@ -54,6 +54,9 @@ COLUMNS: dict[str, str] = {
     "eligibility": "A payer's X12 271 file for the client (a path, relative to the folder "
     "the command runs in): what it says is remaining fills the met and used columns left "
     "empty; the output lists disagreements with the rule table.",
+    "location_id": "The clinic location, e.g. harbor-eastside (default: the default location; "
+    "with a location and no network, the location's participation decides the network).",
+    "therapist_id": "The therapist who renders it, e.g. cara-lmt (a therapist of the location).",
 }
 
 # Optional money columns: (column, message, field); left empty they stay unset, which for
@@ -243,6 +246,13 @@ class _Cells:
             lambda: _choice(get("provider_credential"), "provider_credential", _PROVIDER),
             pb.PROVIDER_CREDENTIAL_UNSPECIFIED,
         )
+        if get("therapist_id"):
+            details.therapist_id = get("therapist_id")
+        location = get("location_id")
+        if location:
+            details.location_id = location
+            if not get("network"):  # the location's participation decides
+                details.network = pb.NETWORK_UNSPECIFIED
         if get("eligibility"):
             details.eligibility_271 = check(lambda: _read_271(get("eligibility")), "")
 
