@@ -41,13 +41,19 @@ func loadRegistry(files []string) (*registry, error) {
 		messages: map[string]*descpb.DescriptorProto{},
 		enums:    map[string]*descpb.EnumDescriptorProto{},
 	}
-	seen := map[string]bool{}
+	// An API file may be met first as another API file's import (clinics.proto imports
+	// estimator.proto): it is read once, and its routes are added when it is met as an API file.
+	loaded, routed := map[string]bool{}, map[string]bool{}
 	var load func(name string, api bool) error
 	load = func(name string, api bool) error {
-		if seen[name] {
+		if loaded[name] && (!api || routed[name]) {
 			return nil
 		}
-		seen[name] = true
+		first := !loaded[name]
+		loaded[name] = true
+		if api {
+			routed[name] = true
+		}
 		fd, err := fileDescriptor(name)
 		if err != nil {
 			return err
@@ -56,11 +62,13 @@ func loadRegistry(files []string) (*registry, error) {
 		if fd.GetPackage() != "" {
 			prefix += fd.GetPackage() + "."
 		}
-		for _, m := range fd.GetMessageType() {
-			reg.addMessage(prefix, m)
-		}
-		for _, e := range fd.GetEnumType() {
-			reg.enums[prefix+e.GetName()] = e
+		if first {
+			for _, m := range fd.GetMessageType() {
+				reg.addMessage(prefix, m)
+			}
+			for _, e := range fd.GetEnumType() {
+				reg.enums[prefix+e.GetName()] = e
+			}
 		}
 		if api {
 			for _, svc := range fd.GetService() {
@@ -71,9 +79,11 @@ func loadRegistry(files []string) (*registry, error) {
 				}
 			}
 		}
-		for _, dep := range fd.GetDependency() {
-			if err := load(dep, false); err != nil {
-				return err
+		if first {
+			for _, dep := range fd.GetDependency() {
+				if err := load(dep, false); err != nil {
+					return err
+				}
 			}
 		}
 		return nil

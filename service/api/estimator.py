@@ -35,6 +35,10 @@ class QuoterLike(Protocol):
         self, plan_id: str, date_of_service: date, as_of: datetime | None = None
     ) -> tuple[model.RuleSetVersion, model.PlanRules]: ...
 
+    def network_decided(
+        self, request: model.SessionRequest, as_of: datetime | None = None
+    ) -> model.Network: ...
+
     def violations(self, request: model.SessionRequest) -> list[FieldViolation]: ...
 
     def plan_violations(
@@ -100,6 +104,7 @@ class EstimatorServicer(pb_grpc.EstimatorServiceServicer):
                 self._quoter.rules_for,
                 as_of,
                 convert.typed_accumulators(session),
+                decide_network=lambda r: self._quoter.network_decided(r, as_of),
             )
         except InvalidRequestError as exc:
             raise exc.prefixed(prefix) from None
@@ -186,6 +191,7 @@ class EstimatorServicer(pb_grpc.EstimatorServiceServicer):
                 self._quoter.rules_for,
                 as_of,
                 convert.typed_accumulators(session),
+                decide_network=lambda r: self._quoter.network_decided(r, as_of),
             )
         except InvalidRequestError as exc:
             raise exc.prefixed("session.") from None

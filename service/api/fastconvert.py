@@ -20,6 +20,7 @@ from google.type import date_pb2, money_pb2
 from massage_estimator.v1 import estimator_pb2 as pb
 
 from service import wire
+from service.api import convert
 from service.api.convert import accumulators_to_proto, rule_version_to_proto
 from service.domain import model
 from service.domain.money import Cents
@@ -133,6 +134,12 @@ def estimate_to_proto(est: model.Estimate) -> pb.Estimate:
         optional["benefit_period"] = _period(*est.benefit_period)
     if est.benefit_remaining is not None:
         optional["benefit_remaining"] = money(est.benefit_remaining)
+    if est.location_id:  # only when the request named a location (as convert does)
+        optional["location_id"] = est.location_id
+    if est.network_source is not None:
+        optional["network_source"] = wire.NETWORK_SOURCES[est.network_source]
+    if est.clinic_version is not None:
+        optional["clinic_version"] = convert.clinic_version_to_proto(est.clinic_version)
     return pb.Estimate(
         covered=est.covered,
         coverage_basis=wire.COVERAGE_BASES[est.coverage_basis],

@@ -69,6 +69,17 @@ class Quoter:
         """The version and plan rules that answer for this plan and date (as a quote would)."""
         return self._index.resolve(plan_id, date_of_service, as_of)
 
+    def network_decided(self, request: SessionRequest, as_of: datetime | None = None) -> Network:
+        """The network a quote of `request` is priced in: explicit, else the named
+        location's participation on the date of service, else in network."""
+        if request.is_self_pay or request.network_given or not request.location_id:
+            return request.network
+        priced = self._clinics.priced_at(
+            self.clinic, request.location_id, request.date_of_service, as_of, None
+        )
+        compiled = self._index.resolve_compiled(request.plan_id, request.date_of_service, as_of)
+        return _with_network(request, compiled, priced)[0].network
+
     def violations(self, request: SessionRequest) -> list[FieldViolation]:
         """Everything wrong with one session, field by field: the one check every quote gets
         (transports add what they could not parse, and ask for this only then)."""

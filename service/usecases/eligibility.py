@@ -7,11 +7,12 @@ The transport hands over the raw 271 text and the names of the accumulators its 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from datetime import date, datetime
 
 from service.domain.errors import FieldViolation, InvalidRequestError
-from service.domain.model import PlanRules, RuleSetVersion, SessionRequest
+from service.domain.model import Network, PlanRules, RuleSetVersion, SessionRequest
 from service.interop.x12.apply import Reconciliation, apply_eligibility
 from service.interop.x12.read271 import read_271
 from service.interop.x12.segments import X12Error
@@ -20,6 +21,7 @@ from service.interop.x12.segments import X12Error
 MAX_271_CHARS = 65_536
 
 Resolve = Callable[[str, date, "datetime | None"], tuple[RuleSetVersion, PlanRules]]
+DecideNetwork = Callable[[SessionRequest], Network]
 
 
 def reconcile(
@@ -29,6 +31,7 @@ def reconcile(
     as_of: datetime | None = None,
     typed: frozenset[str] = frozenset(),
     field: str = "eligibility_271",
+    decide_network: DecideNetwork | None = None,
 ) -> Reconciliation:
     """The request with the 271's remaining amounts and the reconciliation; the 271's
     problems are InvalidRequestError on `field`, inactive or rejected coverage
@@ -53,7 +56,16 @@ def reconcile(
             [FieldViolation(field, f"is not a readable 271: {exc}")]
         ) from None
     version, plan = resolve(request.plan_id, request.date_of_service, as_of)
-    return apply_eligibility(request, found, version, plan, typed)
+    if decide_network is None or request.network_given:
+        return apply_eligibility(request, found, version, plan, typed)
+    # A location's participation decides the network: read the 271's figures for that one,
+    # and leave the request's network unspecified so the estimate still says who decided.
+    network = decide_network(request)
+    done = apply_eligibility(
+        dataclasses.replace(request, network=network), found, version, plan, typed
+    )
+    kept = dataclasses.replace(done.request, network=request.network)
+    return dataclasses.replace(done, request=kept)
 
 
 __all__ = ["MAX_271_CHARS", "reconcile"]

@@ -165,3 +165,52 @@ def test_a_therapist_of_another_location_or_another_credential_is_refused(
     with pytest.raises(InvalidRequestError) as err:
         quoter.estimate(lakeside(therapist_id="ana-lmt", provider=ProviderCredential.PT))
     assert err.value.violations[0].field == "provider_credential"
+
+
+@pytest.mark.parametrize("location", ["harbor", "harbor-eastside"])
+@pytest.mark.parametrize("plan_id", ["acme-ppo-gold", "birch-hdhp-copay", "self-pay"])
+def test_the_fast_answer_names_the_location_as_the_reference_does(
+    quoter: Quoter, location: str, plan_id: str
+) -> None:
+    from service.api import convert, fastconvert
+
+    for day in (date(2026, 3, 3), date(2026, 8, 3)):
+        request = SessionRequest(
+            plan_id=plan_id,
+            session_type="deep_tissue",
+            minutes=60,
+            date_of_service=day,
+            diagnosis_codes=("M54.50",),
+            network_given=False,
+            location_id=location,
+        )
+        estimate = quoter.estimate(request)
+        assert estimate.location_id == location
+        fast = fastconvert.estimate_to_proto(estimate).SerializeToString(deterministic=True)
+        reference = convert.estimate_to_proto(estimate).SerializeToString(deterministic=True)
+        assert fast == reference
+
+
+def test_a_271_is_read_for_the_network_the_location_decides(quoter: Quoter) -> None:
+    from service.usecases.eligibility import reconcile
+    from tests.interop.conftest import FIXTURES
+
+    request = SessionRequest(
+        plan_id="acme-ppo-gold",
+        session_type="deep_tissue",
+        minutes=60,
+        date_of_service=date(2026, 3, 3),
+        diagnosis_codes=("M54.50",),
+        network_given=False,
+        location_id="harbor-eastside",  # out of network with Acme until 2026-07-01
+    )
+    text = (FIXTURES / "acme-ppo-gold-active.271").read_text()
+    done = reconcile(text, request, quoter.rules_for, decide_network=quoter.network_decided)
+    applied = {a.field: a.amount for a in done.applied}
+    # out of network: $1,000 - $1,000 remaining = $0 met; in network (the other network
+    # here): $500 - $50 remaining = $450
+    assert applied["deductible_met"] == "$0.00"
+    assert applied["other_network.deductible_met"] == "$450.00"
+    assert done.request.network_given is False  # the estimate still says the location decided
+    estimate = quoter.estimate(done.request)
+    assert estimate.network_source is not None and estimate.network_source.name == "LOCATION"
