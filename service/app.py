@@ -18,6 +18,7 @@ import logging
 from dataclasses import dataclass
 
 from service.api.estimator import SERVICE_NAME
+from service.api.observability import ObservabilityInterceptor
 from service.api.quotes import estimate_record
 from service.api.server import BindError, GrpcServer, build_server
 from service.domain.index import RuleIndex
@@ -122,6 +123,7 @@ def start(settings: Settings) -> Application:
             batch_max=settings.batch_max,
             quotes=QuoteService(quoter, store, estimate_record, catch_up=refresher.refresh),
             rule_sets=RuleSetService(store, rules.clinic, lambda: quoter.index, refresher.refresh),
+            interceptors=[ObservabilityInterceptor()],
         )
     except BaseException:
         store.engine.dispose()

@@ -7,8 +7,10 @@ a load balancer never routes a quote to a replica that cannot answer it.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from concurrent import futures
 from dataclasses import dataclass
+from typing import Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -75,6 +77,7 @@ def build_server(
     batch_max: int = 1000,
     quotes: QuoteService | None = None,
     rule_sets: RuleSetService | None = None,
+    interceptors: Sequence[grpc.ServerInterceptor[Any, Any]] = (),
 ) -> GrpcServer:
     """Create and start the server bound to host:port (port 0 picks a free one).
 
@@ -84,6 +87,7 @@ def build_server(
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="rpc"),
         options=[("grpc.so_reuseport", 0)],
+        interceptors=list(interceptors),
     )
     pb_grpc.add_EstimatorServiceServicer_to_server(  # type: ignore[no-untyped-call]
         QuotingServicer(quoter, batch_max=batch_max, quotes=quotes), server

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import signal
-import sys
 import threading
 from pathlib import Path
 from types import FrameType
@@ -13,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from pydantic import ValidationError
 
+from service.observability.logs import configure_logging
 from service.settings import Settings
 
 if TYPE_CHECKING:
@@ -38,6 +38,18 @@ RulesDirOpt = Annotated[
 LogLevelOpt = Annotated[
     str | None, typer.Option("--log-level", help="DEBUG, INFO, WARNING, ERROR.")
 ]
+LogFormatOpt = Annotated[
+    str | None,
+    typer.Option("--log-format", help="text (default, UTC times) or json (one object a line)."),
+]
+MetricsPortOpt = Annotated[
+    int | None,
+    typer.Option("--metrics-port", help="Serve Prometheus /metrics on this port (off if unset)."),
+]
+OtlpEndpointOpt = Annotated[
+    str | None,
+    typer.Option("--otlp-endpoint", help="Export traces over OTLP/gRPC here (off if unset)."),
+]
 
 
 def serve(
@@ -46,6 +58,9 @@ def serve(
     database_url: DatabaseUrlOpt = None,
     rules_dir: RulesDirOpt = None,
     log_level: LogLevelOpt = None,
+    log_format: LogFormatOpt = None,
+    metrics_port: MetricsPortOpt = None,
+    otlp_endpoint: OtlpEndpointOpt = None,
 ) -> None:
     """Start the estimator service on the published rules (the sample data by default).
 
@@ -57,17 +72,24 @@ def serve(
 
       massage-estimator serve --host 0.0.0.0 --port 6000 --log-level DEBUG
 
+      massage-estimator serve --log-format json --metrics-port 9464
+
       MASSAGE_ESTIMATOR_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1/test
         massage-estimator serve
     """
     settings = _settings(
-        port=port, host=host, database_url=database_url, rules_dir=rules_dir, log_level=log_level
+        port=port,
+        host=host,
+        database_url=database_url,
+        rules_dir=rules_dir,
+        log_level=log_level,
+        log_format=log_format,
+        metrics_port=metrics_port,
+        otlp_endpoint=otlp_endpoint,
     )
-    logging.basicConfig(
-        level=settings.logging_level(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    # Before anything else logs (and before grpc is imported): in JSON mode the first line
+    # is JSON too, the gRPC C core's included.
+    configure_logging(settings.log_level, settings.log_format)
     if settings.log_level != "DEBUG":  # alembic announces every plugin at INFO
         logging.getLogger("alembic").setLevel(logging.WARNING)
     from service import app as application  # imported late: --help stays fast
