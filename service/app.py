@@ -18,16 +18,16 @@ import logging
 from dataclasses import dataclass
 
 from service.api.estimator import SERVICE_NAME
-from service.api.observability import ObservabilityInterceptor
 from service.api.quotes import estimate_record
 from service.api.server import BindError, GrpcServer, build_server
 from service.domain.index import RuleIndex
 from service.domain.model import Clinic, RuleSetVersion
 from service.domain.quoting import Quoter
+from service.observability.runtime import Telemetry
 from service.settings import Settings
 from service.storage import RuleStore, create_store
 from service.storage.watch import ChangeWatcher
-from service.usecases import IndexRefresher, QuoteService, RuleSetService
+from service.usecases import IndexRefresher, QuoteService
 
 log = logging.getLogger("service.app")
 
@@ -87,6 +87,7 @@ class Application:
     store: RuleStore
     refresher: IndexRefresher | None = None
     watcher: ChangeWatcher | None = None
+    telemetry: Telemetry | None = None
 
     @property
     def port(self) -> int:
@@ -103,16 +104,22 @@ class Application:
             self.watcher.stop()
         self.server.stop(self.settings.shutdown_grace_seconds if grace is None else grace)
         self.store.engine.dispose()
+        if self.telemetry is not None:
+            self.telemetry.stop()
 
     def wait(self, timeout: float | None = None) -> bool:
         return self.server.wait(timeout)
 
 
-def start(settings: Settings) -> Application:
-    """Load the rules, start the server on the configured address and mark it SERVING."""
+def start(settings: Settings, telemetry: Telemetry | None = None) -> Application:
+    """Load the rules, start the server on the configured address and mark it SERVING.
+
+    `telemetry` (metrics, tracing) comes from the settings unless given (tests)."""
+    telemetry = telemetry or Telemetry.start(settings)
     quoter, rules = build_quoter(settings)
     store = rules.store
-    refresher = IndexRefresher(store, rules.clinic, quoter, rules.marker)
+    telemetry.watch_store(store.engine)
+    refresher = telemetry.refresher(store, rules.clinic, quoter, rules.marker)
     watcher = ChangeWatcher(store, refresher.on_change, poll_interval=WATCH_POLL_SECONDS)
     try:
         server = build_server(
@@ -122,8 +129,10 @@ def start(settings: Settings) -> Application:
             max_workers=settings.max_workers,
             batch_max=settings.batch_max,
             quotes=QuoteService(quoter, store, estimate_record, catch_up=refresher.refresh),
-            rule_sets=RuleSetService(store, rules.clinic, lambda: quoter.index, refresher.refresh),
-            interceptors=[ObservabilityInterceptor()],
+            rule_sets=telemetry.rule_sets(
+                store, rules.clinic, lambda: quoter.index, refresher.refresh
+            ),
+            interceptors=[telemetry.interceptor()],
         )
     except BaseException:
         store.engine.dispose()
@@ -132,6 +141,13 @@ def start(settings: Settings) -> Application:
         watcher.start()
         refresher.refresh()  # a publish between loading and watching is not missed
     except BaseException:
+        watcher.stop()
+        server.stop(0)
+        store.engine.dispose()
+        raise
+    try:
+        telemetry.serve_metrics(settings.host, settings.metrics_port)
+    except OSError:
         watcher.stop()
         server.stop(0)
         store.engine.dispose()
@@ -154,6 +170,7 @@ def start(settings: Settings) -> Application:
         store=store,
         refresher=refresher,
         watcher=watcher,
+        telemetry=telemetry,
     )
 
 

@@ -18,12 +18,15 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING, Any, Protocol
 
 import grpc
 
 from service.api import call_context
+from service.api.estimator import SERVICE_NAME as ESTIMATOR_SERVICE_NAME
+from service.api.payer_rules import SERVICE_NAME as PAYER_RULES_SERVICE_NAME
+from service.observability.metrics import Metrics
 
 access_log = logging.getLogger("service.access")
 
@@ -47,11 +50,16 @@ class CallObserver(Protocol):
 
 
 class SpanFactory(Protocol):
-    """Opens the span of one call (service.observability.tracing.RpcTracer)."""
+    """Opens the span of one call (service.observability.tracing.RpcTracer); the call's
+    status code is recorded through the function the span yields."""
 
     def rpc_span(
-        self, service: str, method: str, request_id: str
-    ) -> AbstractContextManager[Any]: ...
+        self,
+        service: str,
+        method: str,
+        request_id: str,
+        metadata: Sequence[tuple[str, str | bytes]] | None = None,
+    ) -> AbstractContextManager[Callable[[grpc.StatusCode], None]]: ...
 
 
 def request_id_from(metadata: Sequence[tuple[str, str | bytes]] | None) -> str:
@@ -124,29 +132,32 @@ class ObservabilityInterceptor(_ServerInterceptor):
         context.send_initial_metadata(((REQUEST_ID_HEADER, request_id),))
         for observer in self._observers:
             observer.started(service, method)
-        span = self._tracer.rpc_span(service, method, request_id) if self._tracer else None
+        span = (
+            self._tracer.rpc_span(service, method, request_id, metadata)
+            if self._tracer is not None
+            else nullcontext(None)
+        )
         start = time.perf_counter()
         code = grpc.StatusCode.UNKNOWN
         response: Any = None
-        try:
-            if span is None:
+        with span as record_code:
+            try:
                 response = inner(request, context)
-            else:
-                with span:
-                    response = inner(request, context)
-            code = _code_of(context, grpc.StatusCode.OK)
-            return response
-        except BaseException:
-            code = _code_of(context, grpc.StatusCode.UNKNOWN)
-            raise
-        finally:
-            seconds = time.perf_counter() - start
-            for observer in self._observers:
-                try:
-                    observer.handled(service, method, code, seconds, response)
-                except Exception:  # a metric never fails the call
-                    access_log.exception("call observer failed")
-            _log_access(service, method, code, seconds)
+                code = _code_of(context, grpc.StatusCode.OK)
+                return response
+            except BaseException:
+                code = _code_of(context, grpc.StatusCode.UNKNOWN)
+                raise
+            finally:
+                seconds = time.perf_counter() - start
+                if record_code is not None:
+                    record_code(code)
+                for observer in self._observers:
+                    try:
+                        observer.handled(service, method, code, seconds, response)
+                    except Exception:  # a metric never fails the call
+                        access_log.exception("call observer failed")
+                _log_access(service, method, code, seconds)
 
 
 def _code_of(context: grpc.ServicerContext, default: grpc.StatusCode) -> grpc.StatusCode:
@@ -163,7 +174,7 @@ def _log_access(service: str, method: str, code: grpc.StatusCode, seconds: float
         "grpc_service": service,
         "grpc_method": method,
         "grpc_code": code.name,
-        "duration_ms": round(seconds * 1000, 3),
+        "duration_ms": round(seconds * 1000, 6),
     }
     identity = call_context.identity_id.get()
     if identity:
@@ -171,3 +182,89 @@ def _log_access(service: str, method: str, code: grpc.StatusCode, seconds: float
     access_log.log(
         level, "%s/%s %s %.1fms", service, method, code.name, seconds * 1000, extra=fields
     )
+
+
+# ---------------------------------------------------------------------------------- metrics
+
+_QUOTE_METHODS = frozenset({"EstimateSession", "EstimateTreatmentPlan", "EstimateSessions"})
+_REFUSED = frozenset(
+    {
+        grpc.StatusCode.INVALID_ARGUMENT,
+        grpc.StatusCode.NOT_FOUND,
+        grpc.StatusCode.OUT_OF_RANGE,
+    }
+)
+"""A quote refused for its request (bad field, unknown plan): outcome "invalid"."""
+_NOT_A_QUOTE = frozenset({grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED})
+"""An unauthenticated caller's refusal is not a quote at all."""
+_RULES_REFUSED = frozenset(
+    {
+        grpc.StatusCode.INVALID_ARGUMENT,
+        grpc.StatusCode.ALREADY_EXISTS,
+        grpc.StatusCode.FAILED_PRECONDITION,
+    }
+)
+
+
+def quote_outcomes(method: str, code: grpc.StatusCode, response: Any) -> dict[str, int]:
+    """How many sessions an estimate RPC answered, by outcome (empty for other RPCs).
+
+    A batch counts each row: its estimate's coverage, or its own error's code.
+    """
+    if method not in _QUOTE_METHODS or code in _NOT_A_QUOTE:
+        return {}
+    if code != grpc.StatusCode.OK or response is None:
+        return {"invalid" if code in _REFUSED else "unavailable": 1}
+    counts = {"covered": 0, "not_covered": 0, "unavailable": 0, "invalid": 0}
+    if method == "EstimateSession":
+        estimates = [response.estimate]
+    elif method == "EstimateTreatmentPlan":
+        estimates = list(response.sessions)
+    else:
+        estimates = []
+        for result in response.results:
+            if result.HasField("estimate"):
+                estimates.append(result.estimate)
+            else:
+                row = _status_code(result.error.code)
+                counts["invalid" if row in _REFUSED else "unavailable"] += 1
+    for estimate in estimates:
+        counts["covered" if estimate.covered else "not_covered"] += 1
+    return {outcome: n for outcome, n in counts.items() if n}
+
+
+def publish_outcome(method: str, code: grpc.StatusCode, response: Any) -> str | None:
+    """created / unchanged / rejected / failed for PublishRuleSet, None for other RPCs."""
+    if method != "PublishRuleSet":
+        return None
+    if code == grpc.StatusCode.OK and response is not None:
+        return "created" if response.created else "unchanged"
+    return "rejected" if code in _RULES_REFUSED else "failed"
+
+
+def _status_code(value: int) -> grpc.StatusCode:
+    return next((c for c in grpc.StatusCode if c.value[0] == value), grpc.StatusCode.UNKNOWN)
+
+
+class MetricsObserver:
+    """Feeds service.observability.metrics.Metrics from every call (a CallObserver)."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self._metrics = metrics
+
+    def started(self, service: str, method: str) -> None:
+        self._metrics.started.labels("unary", service, method).inc()
+
+    def handled(
+        self, service: str, method: str, code: grpc.StatusCode, seconds: float, response: Any
+    ) -> None:
+        metrics = self._metrics
+        metrics.handled.labels("unary", service, method, code.name).inc()
+        metrics.handling.labels("unary", service, method).observe(seconds)
+        if service == ESTIMATOR_SERVICE_NAME:
+            for outcome, count in quote_outcomes(method, code, response).items():
+                metrics.quotes.labels(outcome).inc(count)
+        elif service == PAYER_RULES_SERVICE_NAME:
+            published = publish_outcome(method, code, response)
+            if published is not None:
+                metrics.publishes.labels(published).inc()
