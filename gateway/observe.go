@@ -148,14 +148,17 @@ func withRequestLog(next http.Handler, l *logger, observe func(method string, st
 }
 
 // grpcLogger routes grpc-go's own log lines through the gateway's logger (so in JSON mode
-// every line is JSON); INFO is dropped unless GRPC_GO_LOG_SEVERITY_LEVEL=info.
+// every line is JSON). Like grpc-go's default logger it writes only errors unless
+// GRPC_GO_LOG_SEVERITY_LEVEL is "warning" or "info".
 type grpcLogger struct {
-	l    *logger
-	info bool
+	l       *logger
+	info    bool
+	warning bool
 }
 
 func installGrpcLogger(l *logger) {
-	grpclog.SetLoggerV2(&grpcLogger{l: l, info: strings.EqualFold(os.Getenv("GRPC_GO_LOG_SEVERITY_LEVEL"), "info")})
+	level := strings.ToLower(os.Getenv("GRPC_GO_LOG_SEVERITY_LEVEL"))
+	grpclog.SetLoggerV2(&grpcLogger{l: l, info: level == "info", warning: level == "info" || level == "warning"})
 }
 
 func (g *grpcLogger) emit(level string, enabled bool, text string) {
@@ -169,10 +172,12 @@ func (g *grpcLogger) Infoln(args ...interface{}) { g.emit("INFO", g.info, fmt.Sp
 func (g *grpcLogger) Infof(f string, args ...interface{}) {
 	g.emit("INFO", g.info, fmt.Sprintf(f, args...))
 }
-func (g *grpcLogger) Warning(args ...interface{})   { g.emit("WARNING", true, fmt.Sprint(args...)) }
-func (g *grpcLogger) Warningln(args ...interface{}) { g.emit("WARNING", true, fmt.Sprintln(args...)) }
+func (g *grpcLogger) Warning(args ...interface{}) { g.emit("WARNING", g.warning, fmt.Sprint(args...)) }
+func (g *grpcLogger) Warningln(args ...interface{}) {
+	g.emit("WARNING", g.warning, fmt.Sprintln(args...))
+}
 func (g *grpcLogger) Warningf(f string, args ...interface{}) {
-	g.emit("WARNING", true, fmt.Sprintf(f, args...))
+	g.emit("WARNING", g.warning, fmt.Sprintf(f, args...))
 }
 func (g *grpcLogger) Error(args ...interface{})   { g.emit("ERROR", true, fmt.Sprint(args...)) }
 func (g *grpcLogger) Errorln(args ...interface{}) { g.emit("ERROR", true, fmt.Sprintln(args...)) }
@@ -191,4 +196,4 @@ func (g *grpcLogger) Fatalf(f string, args ...interface{}) {
 	g.emit("CRITICAL", true, fmt.Sprintf(f, args...))
 	os.Exit(1)
 }
-func (g *grpcLogger) V(level int) bool { return level <= 0 || g.info }
+func (g *grpcLogger) V(level int) bool { return level <= 0 && g.info }
