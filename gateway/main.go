@@ -11,7 +11,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"log"
 	"net"
 	"net/http"
 	"os"
@@ -60,6 +59,10 @@ func main() {
 		"address the REST gateway listens on (host:port; port 0 picks a free one; env MASSAGE_ESTIMATOR_GATEWAY_LISTEN)")
 	target := flag.String("grpc-target", envOr("MASSAGE_ESTIMATOR_TARGET", "localhost:50051"),
 		"address of the massage-estimator gRPC service, e.g. dns:///estimator-grpc:50051 (env MASSAGE_ESTIMATOR_TARGET)")
+	metricsListen := flag.String("metrics-listen", envOr("MASSAGE_ESTIMATOR_GATEWAY_METRICS_LISTEN", ""),
+		"serve Prometheus /metrics on this address, e.g. :9465 (off when empty; env MASSAGE_ESTIMATOR_GATEWAY_METRICS_LISTEN)")
+	logFormat := flag.String("log-format", envOr("MASSAGE_ESTIMATOR_LOG_FORMAT", "text"),
+		"text or json: one JSON object per line, grpc-go's own lines included (env MASSAGE_ESTIMATOR_LOG_FORMAT)")
 	healthCheck := flag.Bool("health-check", false,
 		"ask the gateway listening on -listen for /healthz and exit 0 when it answers 200 (a container HEALTHCHECK needing no curl)")
 	flag.Parse()
@@ -71,8 +74,14 @@ func main() {
 		}
 		return
 	}
-	if err := run(*listen, *target); err != nil {
-		log.Printf("massage-estimator-gateway: %v", err)
+	logs, err := newLogger(os.Stderr, *logFormat)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "massage-estimator-gateway: %v\n", err)
+		os.Exit(2)
+	}
+	installGrpcLogger(logs)
+	if err := run(*listen, *target, *metricsListen, logs); err != nil {
+		logs.log("ERROR", "gateway", "massage-estimator-gateway: "+err.Error(), nil)
 		os.Exit(1)
 	}
 }
@@ -107,7 +116,7 @@ func probe(listen string) error {
 	return nil
 }
 
-func run(listen, target string) error {
+func run(listen, target, metricsListen string, logs *logger) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
@@ -118,7 +127,11 @@ func run(listen, target string) error {
 	}
 	mux := runtime.NewServeMux(
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, newMarshaler()),
+<<<<<<< HEAD
 		runtime.WithProtoErrorHandler(protoErrorHandler),
+=======
+		runtime.WithMetadata(requestIDMetadata),
+>>>>>>> issue12a
 	)
 
 	// GatewayRegistrations lists every generated Register*HandlerFromEndpoint; the build
@@ -144,17 +157,35 @@ func run(listen, target string) error {
 	root.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		healthz(w, r, healthClient, target)
 	})
+<<<<<<< HEAD
 	root.Handle("/", &front{reg: reg, mux: mux})
+=======
+	root.Handle("/", mux)
+	var observe func(string, int, float64)
+	var metricsAddr net.Addr
+	if metricsListen != "" {
+		metrics := newGatewayMetrics()
+		metricsAddr, err = metrics.serve(metricsListen, logs)
+		if err != nil {
+			return fmt.Errorf("metrics listener on %s: %w", metricsListen, err)
+		}
+		observe = metrics.observe
+	}
+>>>>>>> issue12a
 
 	listener, err := net.Listen("tcp", listen)
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", listen, err)
 	}
-	// The actual address (with the port the OS picked for port 0) on one parseable line,
-	// so tests and scripts can wait for it.
-	fmt.Printf("massage-estimator-gateway listening on %s, forwarding to %s\n", listener.Addr(), target)
+	// The actual address (with the port the OS picked for port 0) on one parseable line of
+	// stdout (a log record in the chosen format), so tests and scripts can wait for it.
+	stdout := &logger{out: os.Stdout, json: logs.json}
+	stdout.log("INFO", "gateway", fmt.Sprintf("massage-estimator-gateway listening on %s, forwarding to %s", listener.Addr(), target), nil)
+	if metricsAddr != nil {
+		logs.log("INFO", "gateway", fmt.Sprintf("metrics on http://%s/metrics", metricsAddr), nil)
+	}
 
-	server := &http.Server{Handler: root, ReadHeaderTimeout: 10 * time.Second}
+	server := &http.Server{Handler: withRequestLog(root, logs, observe), ReadHeaderTimeout: 10 * time.Second}
 	errs := make(chan error, 1)
 	go func() { errs <- server.Serve(listener) }()
 

@@ -46,6 +46,7 @@ done
 PACKAGES=(golang-go golang-grpc-gateway golang-github-grpc-ecosystem-grpc-gateway-dev
   golang-google-grpc-dev golang-goprotobuf-dev golang-google-protobuf-dev
   golang-google-genproto-dev protobuf-compiler libprotobuf-dev protoc-gen-go-grpc python3
+  golang-github-prometheus-client-golang-dev  # the gateway's /metrics (gateway/metrics.go)
   curl)  # curl: the tests run docs/rest-gateway.md's curl examples against the gateway
 if [[ $PRINT_PACKAGES -eq 1 ]]; then
   printf '%s\n' "${PACKAGES[@]}"

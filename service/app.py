@@ -26,11 +26,12 @@ from service.domain.heap import collector_paused
 from service.domain.index import RuleIndex
 from service.domain.model import Clinic, RuleSetVersion
 from service.domain.quoting import Quoter
+from service.observability.runtime import Telemetry
 from service.settings import Settings
 from service.startup import retry_while_unreachable
 from service.storage import RuleStore, create_store
 from service.storage.watch import ChangeWatcher
-from service.usecases import IndexRefresher, QuoteService, RuleSetService
+from service.usecases import IndexRefresher, QuoteService
 from service.usecases.clinics import ClinicProfileService
 from service.usecases.impact import ImpactPreviewService
 
@@ -104,6 +105,7 @@ class Application:
     store: RuleStore
     refresher: IndexRefresher | None = None
     watcher: ChangeWatcher | None = None
+    telemetry: Telemetry | None = None
 
     @property
     def port(self) -> int:
@@ -122,17 +124,25 @@ class Application:
         if self.watcher is not None:
             self.watcher.stop()
         self.store.engine.dispose()
+        if self.telemetry is not None:
+            self.telemetry.stop()
 
     def wait(self, timeout: float | None = None) -> bool:
         return self.server.wait(timeout)
 
 
-def start(settings: Settings, *, reuse_port: bool = False) -> Application:
+def start(
+    settings: Settings, telemetry: Telemetry | None = None, *, reuse_port: bool = False
+) -> Application:
     """Load the rules, start the server on the configured address and mark it SERVING
-    (`reuse_port`: one of the processes of `serve --processes N`, see service.api.server)."""
+    (`reuse_port`: one of the processes of `serve --processes N`, see service.api.server).
+
+    `telemetry` (metrics, tracing) comes from the settings unless given (tests)."""
+    telemetry = telemetry or Telemetry.start(settings)
     quoter, rules = build_quoter(settings)
     store = rules.store
-    refresher = IndexRefresher(
+    telemetry.watch_store(store.engine)
+    refresher = telemetry.refresher(
         store,
         rules.clinic,
         quoter,
@@ -148,12 +158,15 @@ def start(settings: Settings, *, reuse_port: bool = False) -> Application:
             max_workers=settings.max_workers,
             batch_max=settings.batch_max,
             quotes=QuoteService(quoter, store, estimate_record, catch_up=refresher.refresh),
-            rule_sets=RuleSetService(store, rules.clinic, lambda: quoter.index, refresher.refresh),
+            rule_sets=telemetry.rule_sets(
+                store, rules.clinic, lambda: quoter.index, refresher.refresh
+            ),
             reuse_port=reuse_port,
             impact=ImpactPreviewService(store, rules.clinic, lambda: quoter.index, saved_request),
             clinics=ClinicProfileService(
                 store, rules.clinic, lambda: quoter.index, lambda: quoter.clinics, refresher.refresh
             ),
+            interceptors=[telemetry.interceptor()],
         )
     except BaseException:
         store.engine.dispose()
@@ -168,6 +181,13 @@ def start(settings: Settings, *, reuse_port: bool = False) -> Application:
         raise
     watcher.on_state = server.mark_store  # the store's own health name (see build_server)
     server.mark_store(True)
+    try:
+        telemetry.serve_metrics(settings.host, settings.metrics_port)
+    except OSError:
+        watcher.stop()
+        server.stop(0)
+        store.engine.dispose()
+        raise
     server.mark_serving()
     index = quoter.index
     log.info(
@@ -186,6 +206,7 @@ def start(settings: Settings, *, reuse_port: bool = False) -> Application:
         store=store,
         refresher=refresher,
         watcher=watcher,
+        telemetry=telemetry,
     )
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -74,6 +74,24 @@ class Settings(BaseSettings):
         default=16, description="Threads answering RPCs; quotes are CPU-bound and short."
     )
     log_level: str = Field(default="INFO", description="Python logging level name.")
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description=(
+            "text (UTC timestamps, for a terminal) or json (one JSON object per line, every "
+            "line of the process, for a log pipeline)."
+        ),
+    )
+    metrics_port: Annotated[int | None, Field(ge=0, le=65535)] = Field(
+        default=None,
+        description="Prometheus /metrics on this port (0 picks a free one); off when unset.",
+    )
+    otlp_endpoint: str | None = Field(
+        default=None,
+        description=(
+            "OpenTelemetry traces are exported over OTLP/gRPC to this endpoint, e.g. "
+            "http://otel-collector:4317; tracing is off when unset."
+        ),
+    )
     batch_max: Annotated[int, Field(ge=1, le=100_000)] = Field(
         default=1000, description="Most sessions one EstimateSessions call may carry."
     )

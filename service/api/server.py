@@ -7,8 +7,10 @@ a load balancer never routes a quote to a replica that cannot answer it.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from concurrent import futures
 from dataclasses import dataclass
+from typing import Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -98,6 +100,7 @@ def build_server(
     reuse_port: bool = False,
     impact: ImpactPreviewService | None = None,
     clinics: ClinicProfileService | None = None,
+    interceptors: Sequence[grpc.ServerInterceptor[Any, Any]] = (),
 ) -> GrpcServer:
     """Create and start the server bound to host:port (port 0 picks a free one).
 
@@ -109,7 +112,8 @@ def build_server(
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="rpc"),
         options=[("grpc.so_reuseport", 1 if reuse_port else 0)],
-        interceptors=[RequestGuard(limits_for(batch_max))],
+        # telemetry outermost, so a request the guard refuses is still counted and logged
+        interceptors=[*interceptors, RequestGuard(limits_for(batch_max))],
     )
     pb_grpc.add_EstimatorServiceServicer_to_server(  # type: ignore[no-untyped-call]
         QuotingServicer(quoter, batch_max=batch_max, quotes=quotes), server

@@ -80,8 +80,11 @@ def reserve_port(host: str, port: int) -> socket.socket:
     return sock
 
 
-def run_children(count: int, host: str, port: int, flags: Sequence[str]) -> int:
-    """Start `count` servers on one reserved port and supervise them; returns the exit code."""
+def run_children(
+    count: int, host: str, port: int, flags: Sequence[str], metrics_port: int | None = None
+) -> int:
+    """Start `count` servers on one reserved port and supervise them; returns the exit code.
+    With a metrics port P, process i (from 0) serves its own /metrics on P + i."""
     reserved = reserve_port(host, port)
     port = reserved.getsockname()[1]
     command = [sys.executable, "-m", "service.cli", "serve", *flags]
@@ -101,7 +104,14 @@ def run_children(count: int, host: str, port: int, flags: Sequence[str]) -> int:
     signal.signal(signal.SIGTERM, stop_all)
     signal.signal(signal.SIGINT, stop_all)
     try:
-        children.extend(subprocess.Popen(command) for _ in range(count))
+        children.extend(
+            subprocess.Popen(
+                command
+                if metrics_port is None
+                else [*command, "--metrics-port", str(metrics_port + i)]
+            )
+            for i in range(count)
+        )
         if stopping:  # a stop that came while they were being started
             stop_all()
         log.info(

@@ -16,6 +16,7 @@ import typer
 from pydantic import ValidationError
 
 from service.cli.processes import PortTakenError, process_count, run_children
+from service.observability.logs import configure_logging
 from service.settings import Settings
 
 if TYPE_CHECKING:
@@ -59,6 +60,18 @@ ProcessesOpt = Annotated[
 SharedPortOpt = Annotated[
     bool, typer.Option("--shared-port", hidden=True, help="Internal: a --processes child.")
 ]
+LogFormatOpt = Annotated[
+    str | None,
+    typer.Option("--log-format", help="text (default, UTC times) or json (one object a line)."),
+]
+MetricsPortOpt = Annotated[
+    int | None,
+    typer.Option("--metrics-port", help="Serve Prometheus /metrics on this port (off if unset)."),
+]
+OtlpEndpointOpt = Annotated[
+    str | None,
+    typer.Option("--otlp-endpoint", help="Export traces over OTLP/gRPC here (off if unset)."),
+]
 
 
 def serve(
@@ -70,6 +83,9 @@ def serve(
     processes: ProcessesOpt = None,
     shared_port: SharedPortOpt = False,
     drain_seconds: DrainOpt = None,
+    log_format: LogFormatOpt = None,
+    metrics_port: MetricsPortOpt = None,
+    otlp_endpoint: OtlpEndpointOpt = None,
 ) -> None:
     """Start the estimator service on the published rules (the sample data by default).
 
@@ -83,6 +99,8 @@ def serve(
 
       massage-estimator serve --processes auto
 
+      massage-estimator serve --log-format json --metrics-port 9464
+
       MASSAGE_ESTIMATOR_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1/test
         massage-estimator serve
     """
@@ -93,19 +111,22 @@ def serve(
         rules_dir=rules_dir,
         log_level=log_level,
         drain_seconds=drain_seconds,
+        log_format=log_format,
+        metrics_port=metrics_port,
+        otlp_endpoint=otlp_endpoint,
     )
-    logging.basicConfig(
-        level=settings.logging_level(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    # Before anything else logs (and before grpc is imported): in JSON mode the first line
+    # is JSON too, the gRPC C core's included.
+    configure_logging(settings.log_level, settings.log_format)
     if settings.log_level != "DEBUG":  # alembic announces every plugin at INFO
         logging.getLogger("alembic").setLevel(logging.WARNING)
     count = _process_count(processes)
     if count > 1 and not shared_port:
         passed = child_flags(sys.argv[sys.argv.index("serve") + 1 :] if "serve" in sys.argv else [])
         try:
-            code = run_children(count, settings.host, settings.port, passed)
+            code = run_children(
+                count, settings.host, settings.port, passed, metrics_port=settings.metrics_port
+            )
         except PortTakenError as exc:
             log.error("%s", exc)
             raise typer.Exit(1) from None
@@ -158,9 +179,9 @@ def child_flags(argv: Sequence[str]) -> list[str]:
     for arg in argv:
         if skip:
             skip = False
-        elif arg == "--processes":
+        elif arg in ("--processes", "--metrics-port"):  # each child gets its own metrics port
             skip = True
-        elif not arg.startswith("--processes="):
+        elif not arg.startswith(("--processes=", "--metrics-port=")):
             out.append(arg)
     return out
 
