@@ -127,11 +127,8 @@ func run(listen, target, metricsListen string, logs *logger) error {
 	}
 	mux := runtime.NewServeMux(
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, newMarshaler()),
-<<<<<<< HEAD
 		runtime.WithProtoErrorHandler(protoErrorHandler),
-=======
 		runtime.WithMetadata(requestIDMetadata),
->>>>>>> issue12a
 	)
 
 	// GatewayRegistrations lists every generated Register*HandlerFromEndpoint; the build
@@ -157,10 +154,7 @@ func run(listen, target, metricsListen string, logs *logger) error {
 	root.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		healthz(w, r, healthClient, target)
 	})
-<<<<<<< HEAD
 	root.Handle("/", &front{reg: reg, mux: mux})
-=======
-	root.Handle("/", mux)
 	var observe func(string, int, float64)
 	var metricsAddr net.Addr
 	if metricsListen != "" {
@@ -171,7 +165,6 @@ func run(listen, target, metricsListen string, logs *logger) error {
 		}
 		observe = metrics.observe
 	}
->>>>>>> issue12a
 
 	listener, err := net.Listen("tcp", listen)
 	if err != nil {
