@@ -14,6 +14,7 @@ from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 
 from service.domain.errors import FieldViolation
+from service.usecases.impact import MAX_SESSIONS
 
 BATCH_SESSIONS = "massage_estimator.v1.EstimateSessionsRequest.sessions"
 """Capped by the batch_max setting, not by a fixed number."""
@@ -26,6 +27,8 @@ REPEATED_LIMITS: Mapping[str, int] = {
     # A treatment plan of one session a day for a year.
     "massage_estimator.v1.SessionDates.dates": 366,
     BATCH_SESSIONS: 1000,  # the default of batch_max; limits_for() uses the setting
+    # A what-if batch: as many sessions as a preview prices (service.usecases.impact).
+    "massage_estimator.v1.PreviewImpactBatch.sessions": MAX_SESSIONS,
 }
 
 
