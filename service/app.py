@@ -19,7 +19,9 @@ from dataclasses import dataclass
 
 from service.api.estimator import SERVICE_NAME
 from service.api.quotes import estimate_record
+from service.api.security import scope
 from service.api.server import BindError, GrpcServer, build_server
+from service.app_security import InsecureStartError, Security, secure
 from service.domain.index import RuleIndex
 from service.domain.model import Clinic, RuleSetVersion
 from service.domain.quoting import Quoter
@@ -86,6 +88,7 @@ class Application:
     store: RuleStore
     refresher: IndexRefresher | None = None
     watcher: ChangeWatcher | None = None
+    security: Security | None = None
 
     @property
     def port(self) -> int:
@@ -100,6 +103,8 @@ class Application:
         """Graceful stop: health NOT_SERVING, in-flight calls get the grace period."""
         if self.watcher is not None:
             self.watcher.stop()
+        if self.security is not None:
+            self.security.stop()
         self.server.stop(self.settings.shutdown_grace_seconds if grace is None else grace)
         self.store.engine.dispose()
 
@@ -114,6 +119,7 @@ def start(settings: Settings) -> Application:
     refresher = IndexRefresher(store, rules.clinic, quoter, rules.marker)
     watcher = ChangeWatcher(store, refresher.on_change, poll_interval=WATCH_POLL_SECONDS)
     try:
+        security = secure(settings, store.engine)
         server = build_server(
             quoter,
             host=settings.host,
@@ -121,15 +127,23 @@ def start(settings: Settings) -> Application:
             max_workers=settings.max_workers,
             batch_max=settings.batch_max,
             quotes=QuoteService(quoter, store, estimate_record, catch_up=refresher.refresh),
-            rule_sets=RuleSetService(store, rules.clinic, lambda: quoter.index, refresher.refresh),
+            rule_sets=RuleSetService(
+                store, rules.clinic, lambda: quoter.index, refresher.refresh, scope.may_see
+            ),
+            interceptors=[security.interceptor],
+            credentials=security.credentials,
+            max_message_bytes=settings.max_message_bytes,
+            max_concurrent_rpcs=settings.max_concurrent_rpcs,
         )
     except BaseException:
         store.engine.dispose()
         raise
     try:
+        security.authenticator.start()
         watcher.start()
         refresher.refresh()  # a publish between loading and watching is not missed
     except BaseException:
+        security.stop()
         watcher.stop()
         server.stop(0)
         store.engine.dispose()
@@ -152,7 +166,16 @@ def start(settings: Settings) -> Application:
         store=store,
         refresher=refresher,
         watcher=watcher,
+        security=security,
     )
 
 
-__all__ = ["Application", "BindError", "IndexRefresher", "LoadedRules", "build_quoter", "start"]
+__all__ = [
+    "Application",
+    "BindError",
+    "IndexRefresher",
+    "InsecureStartError",
+    "LoadedRules",
+    "build_quoter",
+    "start",
+]

@@ -25,7 +25,12 @@ from service.domain.errors import (
     PlanNotFoundError,
 )
 from service.domain.problems import Problem
-from service.usecases.errors import NotFoundError, RuleSetInvalidError, RuleSetRejectedError
+from service.usecases.errors import (
+    NotFoundError,
+    PermissionDeniedError,
+    RuleSetInvalidError,
+    RuleSetRejectedError,
+)
 from service.wire import status
 
 ERROR_DOMAIN = "massage-estimator"
@@ -138,6 +143,10 @@ def _not_found_error(exc: NotFoundError) -> status_pb2.Status:
     return _not_found(exc.resource_type, exc.name, str(exc), exc.reason)
 
 
+def _permission_denied(exc: PermissionDeniedError) -> status_pb2.Status:
+    return status(code_pb2.PERMISSION_DENIED, str(exc), error_info(exc.reason))
+
+
 def _unavailable(exc: EstimatorError) -> status_pb2.Status:
     return status(code_pb2.FAILED_PRECONDITION, str(exc), error_info(exc.reason))
 
@@ -150,6 +159,7 @@ _STATUSES: tuple[tuple[type[EstimatorError], Callable[[Any], status_pb2.Status]]
     (RuleSetInvalidError, _rule_set_invalid),
     (RuleSetRejectedError, _rule_set_rejected),
     (NotFoundError, _not_found_error),
+    (PermissionDeniedError, _permission_denied),
     (EstimatorError, _unavailable),
 )
 

@@ -7,8 +7,10 @@ a load balancer never routes a quote to a replica that cannot answer it.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from concurrent import futures
 from dataclasses import dataclass
+from typing import Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -75,6 +77,10 @@ def build_server(
     batch_max: int = 1000,
     quotes: QuoteService | None = None,
     rule_sets: RuleSetService | None = None,
+    interceptors: Sequence[grpc.ServerInterceptor[Any, Any]] = (),
+    credentials: grpc.ServerCredentials | None = None,
+    max_message_bytes: int | None = None,
+    max_concurrent_rpcs: int | None = None,
 ) -> GrpcServer:
     """Create and start the server bound to host:port (port 0 picks a free one).
 
@@ -83,7 +89,19 @@ def build_server(
     """
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="rpc"),
-        options=[("grpc.so_reuseport", 0)],
+        options=[
+            ("grpc.so_reuseport", 0),
+            *(
+                [
+                    ("grpc.max_receive_message_length", max_message_bytes),
+                    ("grpc.max_send_message_length", max_message_bytes),
+                ]
+                if max_message_bytes
+                else []
+            ),
+        ],
+        interceptors=list(interceptors),
+        maximum_concurrent_rpcs=max_concurrent_rpcs,
     )
     pb_grpc.add_EstimatorServiceServicer_to_server(  # type: ignore[no-untyped-call]
         QuotingServicer(quoter, batch_max=batch_max, quotes=quotes), server
@@ -102,7 +120,11 @@ def build_server(
     )
     bind_host = bracketed(host)
     try:
-        bound = server.add_insecure_port(f"{bind_host}:{port}")
+        address = f"{bind_host}:{port}"
+        if credentials is not None:
+            bound = server.add_secure_port(address, credentials)
+        else:
+            bound = server.add_insecure_port(address)
     except RuntimeError as exc:  # grpc raises RuntimeError when it cannot bind
         raise BindError(f"cannot listen on {bind_host}:{port}: {exc}") from exc
     if bound == 0:

@@ -35,6 +35,14 @@ RulesDirOpt = Annotated[
     Path | None,
     typer.Option("--rules-dir", help="Rule files seeded into an empty store (payer_rules/)."),
 ]
+InsecureOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--insecure",
+        help="Listen on a non-loopback address with no authentication (docs/security.md).",
+        show_default=False,
+    ),
+]
 LogLevelOpt = Annotated[
     str | None, typer.Option("--log-level", help="DEBUG, INFO, WARNING, ERROR.")
 ]
@@ -46,6 +54,7 @@ def serve(
     database_url: DatabaseUrlOpt = None,
     rules_dir: RulesDirOpt = None,
     log_level: LogLevelOpt = None,
+    insecure: InsecureOpt = None,
 ) -> None:
     """Start the estimator service on the published rules (the sample data by default).
 
@@ -61,7 +70,12 @@ def serve(
         massage-estimator serve
     """
     settings = _settings(
-        port=port, host=host, database_url=database_url, rules_dir=rules_dir, log_level=log_level
+        port=port,
+        host=host,
+        database_url=database_url,
+        rules_dir=rules_dir,
+        log_level=log_level,
+        insecure=insecure or None,
     )
     logging.basicConfig(
         level=settings.logging_level(),

@@ -59,3 +59,9 @@ class QuoteStoreUnavailableError(EstimatorError):
     """This server was started without a quote store (FAILED_PRECONDITION)."""
 
     reason = "QUOTE_STORE_UNAVAILABLE"
+
+
+class PermissionDeniedError(EstimatorError):
+    """The caller may not act for this payer (PERMISSION_DENIED)."""
+
+    reason = "PERMISSION_DENIED"

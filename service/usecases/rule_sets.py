@@ -19,7 +19,12 @@ from service.domain.model import Clinic
 from service.domain.problems import Problem
 from service.domain.versions import Change, PublishRejectedError, diff_versions
 from service.rulefiles import ParsedRuleSet, with_later_defaults
-from service.usecases.errors import NotFoundError, RuleSetInvalidError, RuleSetRejectedError
+from service.usecases.errors import (
+    NotFoundError,
+    PermissionDeniedError,
+    RuleSetInvalidError,
+    RuleSetRejectedError,
+)
 from service.usecases.ports import PublishedVersion, PublishResult, RuleStore
 
 DEFAULT_SOURCE = "upload"
@@ -56,8 +61,12 @@ class RuleSetService:
         clinic: Clinic,
         index: Callable[[], RuleIndex],
         refresh: Callable[[], object],
+        payer_allowed: Callable[[str], bool] | None = None,
     ) -> None:
+        """`payer_allowed(payer_id)` says whether the caller may act for a payer (the call's
+        payer scope): other payers' versions read as absent, writing for them is refused."""
         self._store = store
+        self._allowed = payer_allowed or _every_payer
         self._clinic = clinic
         self._index = index
         self._refresh = refresh
@@ -69,6 +78,7 @@ class RuleSetService:
         parsed, problems = self._parse(content, source.strip() or DEFAULT_SOURCE)
         if parsed is None:
             return Validation(None, problems)
+        self._require_writable(parsed.payer_id)
         published = any(
             m.checksum == parsed.checksum
             for m in self._store.list_versions(payer_id=parsed.payer_id)
@@ -84,6 +94,7 @@ class RuleSetService:
         parsed, problems = self._parse(content, source, _publish_violations(by, note, source))
         if parsed is None:
             raise RuleSetInvalidError(source, problems)
+        self._require_writable(parsed.payer_id)
         try:
             result = self._store.publish(parsed, by, note=note.strip() or None)
         except PublishRejectedError as exc:
@@ -91,6 +102,10 @@ class RuleSetService:
         if result.created:
             self._refresh()  # serve it before answering: a quote right after sees it
         return result
+
+    def _require_writable(self, payer_id: str) -> None:
+        if not self._allowed(payer_id):
+            raise PermissionDeniedError(f"you may not publish or validate rules of {payer_id!r}")
 
     def _parse(
         self, content: str, source: str, extra: Sequence[FieldViolation] = ()
@@ -110,7 +125,8 @@ class RuleSetService:
     def list_versions(
         self, payer_id: str | None = None, plan_id: str | None = None
     ) -> list[PublishedVersion]:
-        return self._store.list_versions(payer_id=payer_id or None, plan_id=plan_id or None)
+        found = self._store.list_versions(payer_id=payer_id or None, plan_id=plan_id or None)
+        return [m for m in found if self._allowed(m.payer_id)]
 
     def get(self, payer_id: str, version: str) -> tuple[PublishedVersion, dict[str, Any]]:
         """One version's metadata and canonical content."""
@@ -127,7 +143,8 @@ class RuleSetService:
 
     def served_plans(self, payer_id: str | None = None) -> list[ServedPlan]:
         """The plans the index answers for right now, with their versions."""
-        return self._index().served_plans(payer_id or None)
+        plans = self._index().served_plans(payer_id or None)
+        return [p for p in plans if self._allowed(p.payer_id)]
 
     def _with_content(
         self, payer_id: str, version: str, field: str
@@ -140,7 +157,7 @@ class RuleSetService:
 
     def _find(self, payer_id: str, version: str, field: str) -> PublishedVersion:
         """The published version, or NotFoundError naming the versions the payer does have."""
-        metas = self._store.list_versions(payer_id=payer_id)
+        metas = self._store.list_versions(payer_id=payer_id) if self._allowed(payer_id) else []
         for meta in metas:
             if meta.version == version:
                 return meta
@@ -174,3 +191,7 @@ def _require(fields: dict[str, str]) -> None:
     missing = [FieldViolation(name, "is required") for name, value in fields.items() if not value]
     if missing:
         raise InvalidRequestError(missing)
+
+
+def _every_payer(_payer_id: str) -> bool:
+    return True

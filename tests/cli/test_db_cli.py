@@ -17,15 +17,15 @@ def check_upgrade_and_current(url: str) -> None:
 
     first = run("db", "upgrade", "--database-url", url)
     assert first.returncode == 0, first.stderr
-    assert "migrated from an empty database to revision 0001" in first.stdout
+    assert "migrated from an empty database to revision 0002" in first.stdout
 
     again = run("db", "upgrade", "--database-url", url)
     assert again.returncode == 0, again.stderr
-    assert "already at revision 0001" in again.stdout
+    assert "already at revision 0002" in again.stdout
 
     now = run("db", "current", "--database-url", url)
     assert now.returncode == 0
-    assert "revision 0001" in now.stdout
+    assert "revision 0002" in now.stdout
 
 
 def test_db_upgrade_on_sqlite(tmp_path: Path) -> None:
