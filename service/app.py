@@ -128,7 +128,12 @@ def start(settings: Settings) -> Application:
             batch_max=settings.batch_max,
             quotes=QuoteService(quoter, store, estimate_record, catch_up=refresher.refresh),
             rule_sets=RuleSetService(
-                store, rules.clinic, lambda: quoter.index, refresher.refresh, scope.may_see
+                store,
+                rules.clinic,
+                lambda: quoter.index,
+                refresher.refresh,
+                scope.may_see,
+                max_content_bytes=settings.max_rule_file_bytes,
             ),
             interceptors=[security.interceptor],
             credentials=security.credentials,

@@ -62,11 +62,13 @@ class RuleSetService:
         index: Callable[[], RuleIndex],
         refresh: Callable[[], object],
         payer_allowed: Callable[[str], bool] | None = None,
+        max_content_bytes: int | None = None,
     ) -> None:
         """`payer_allowed(payer_id)` says whether the caller may act for a payer (the call's
         payer scope): other payers' versions read as absent, writing for them is refused."""
         self._store = store
         self._allowed = payer_allowed or _every_payer
+        self._max_bytes = max_content_bytes
         self._clinic = clinic
         self._index = index
         self._refresh = refresh
@@ -115,6 +117,15 @@ class RuleSetService:
             violations.insert(
                 0,
                 FieldViolation("content", "is empty: send the rule-set file's text (YAML or JSON)"),
+            )
+        size = len(content.encode("utf-8"))
+        if self._max_bytes is not None and size > self._max_bytes:
+            violations.append(
+                FieldViolation(
+                    "content",
+                    f"is {size} bytes; a rule file may be at most {self._max_bytes} bytes "
+                    "(max_rule_file_bytes)",
+                )
             )
         if violations:
             raise InvalidRequestError(violations)

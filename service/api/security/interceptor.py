@@ -17,7 +17,7 @@ import logging
 from collections.abc import Callable
 from contextvars import Token
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NoReturn
 
 import grpc
 from google.protobuf import duration_pb2
@@ -46,10 +46,11 @@ ANONYMOUS = "anonymous"
 
 def _abort(
     context: grpc.ServicerContext, code: int, message: str, reason: str, *extra: Any
-) -> None:
+) -> NoReturn:
     context.abort_with_status(
         rpc_status.to_status(status(code, message, error_info(reason), *extra))
     )
+    raise AssertionError("abort_with_status returned")  # pragma: no cover - it always raises
 
 
 class SecurityInterceptor(grpc.ServerInterceptor):  # type: ignore[type-arg]
@@ -84,28 +85,45 @@ class SecurityInterceptor(grpc.ServerInterceptor):  # type: ignore[type-arg]
         permission = self._table.get(method)
 
         def guarded(request: Any, context: grpc.ServicerContext) -> Any:
-            identity = self._check(method, permission, authorization, request, context)
-            resets: list[tuple[Any, Token[Any]]] = [
-                (
-                    call_context.identity_id,
-                    call_context.identity_id.set(identity.id if identity else ""),
-                ),
-                (
-                    call_context.identity_name,
-                    call_context.identity_name.set(identity.name if identity else ""),
-                ),
-                (
-                    scope.payer_scope,
-                    scope.payer_scope.set(identity.payer_scope if identity else None),
-                ),
-            ]
+            caller: list[Identity | None] = [None]  # known once authenticated, for the audit
+
+            def run() -> Any:
+                identity = self._identify(method, permission, authorization, context)
+                caller[0] = identity
+                if identity is not None and permission is not None:
+                    self._authorize(method, identity, permission, request, context)
+                resets: list[tuple[Any, Token[Any]]] = [
+                    (
+                        call_context.identity_id,
+                        call_context.identity_id.set(identity.id if identity else ""),
+                    ),
+                    (
+                        call_context.identity_name,
+                        call_context.identity_name.set(identity.name if identity else ""),
+                    ),
+                    (
+                        scope.payer_scope,
+                        scope.payer_scope.set(identity.payer_scope if identity else None),
+                    ),
+                ]
+                try:
+                    return behavior(request, context)
+                finally:
+                    for var, token in reversed(resets):
+                        var.reset(token)
+
+            if permission is None or not permission.audited:
+                return run()
+            outcome, response = "OK", None
             try:
-                if permission is not None and permission.audited:
-                    return self._audited(method, identity, behavior, request, context)
-                return behavior(request, context)
+                response = run()
+                return response
+            except BaseException:
+                code = context.code()  # type: ignore[attr-defined]
+                outcome = code.name if isinstance(code, grpc.StatusCode) else "UNKNOWN"
+                raise
             finally:
-                for var, token in reversed(resets):
-                    var.reset(token)
+                self._record(method, caller[0], request, response, outcome)
 
         return grpc.unary_unary_rpc_method_handler(
             guarded,
@@ -115,12 +133,11 @@ class SecurityInterceptor(grpc.ServerInterceptor):  # type: ignore[type-arg]
 
     # ------------------------------------------------------------------ checks
 
-    def _check(
+    def _identify(
         self,
         method: str,
         permission: Permission | None,
         authorization: str | None,
-        request: Any,
         context: grpc.ServicerContext,
     ) -> Identity | None:
         """The caller's identity (None on an open local service), or abort the call."""
@@ -132,10 +149,19 @@ class SecurityInterceptor(grpc.ServerInterceptor):  # type: ignore[type-arg]
         if not self._authn.enabled:
             return None
         try:
-            identity = self._authn.authenticate(authorization)
+            return self._authn.authenticate(authorization)
         except AuthError as exc:
             _abort(context, code_pb2.UNAUTHENTICATED, str(exc), "UNAUTHENTICATED")
-        assert permission is not None  # aborted above
+
+    def _authorize(
+        self,
+        method: str,
+        identity: Identity,
+        permission: Permission,
+        request: Any,
+        context: grpc.ServicerContext,
+    ) -> None:
+        """Role, save_quote and rate limit; abort the call when one says no."""
         rpc = method.rsplit("/", 1)[-1]
         if identity.role not in permission.roles:
             _abort(
@@ -163,27 +189,6 @@ class SecurityInterceptor(grpc.ServerInterceptor):  # type: ignore[type-arg]
                     "RATE_LIMITED",
                     error_details_pb2.RetryInfo(retry_delay=delay),
                 )
-        return identity
-
-    def _audited(
-        self,
-        method: str,
-        identity: Identity | None,
-        behavior: Callable[[Any, grpc.ServicerContext], Any],
-        request: Any,
-        context: grpc.ServicerContext,
-    ) -> Any:
-        outcome = "OK"
-        response: Any = None
-        try:
-            response = behavior(request, context)
-            return response
-        except BaseException:
-            code = context.code()  # type: ignore[attr-defined]
-            outcome = code.name if isinstance(code, grpc.StatusCode) else "UNKNOWN"
-            raise
-        finally:
-            self._record(method, identity, request, response, outcome)
 
     def _record(
         self, method: str, identity: Identity | None, request: Any, response: Any, outcome: str
