@@ -24,6 +24,7 @@ from service.domain.model import RuleSetVersion
 from service.domain.versions import ChangeKind
 from service.usecases import PublishedVersion, RuleSetService
 from service.usecases.ports import VersionMeta
+from service.usecases.rule_sets import file_name
 
 SERVICE_NAME = rpb.DESCRIPTOR.services_by_name["PayerRulesService"].full_name
 
@@ -47,12 +48,20 @@ def _info_to_proto(meta: VersionMeta, plan_ids: Iterable[str]) -> rpb.RuleSetInf
         published_at=convert.datetime_to_timestamp(meta.published_at),
         published_by=meta.published_by,
         note=meta.note,
-        source=meta.source,
+        source=_shown_source(meta.source),
         plan_ids=list(plan_ids),
     )
     if meta.effective_to is not None:
         info.effective_to.CopyFrom(wire.date_to_proto(meta.effective_to))
     return info
+
+
+def _shown_source(source: str) -> str:
+    """A stored source as answers show it: a seeded file's name under the rules folder or an
+    upload's file name; an absolute path (kept by an older version) is cut to its file name."""
+    if source.startswith(("/", "\\")) or (len(source) > 2 and source[1] == ":"):
+        return file_name(source)
+    return source
 
 
 def published_info_to_proto(meta: PublishedVersion) -> rpb.RuleSetInfo:

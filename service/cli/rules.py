@@ -163,7 +163,7 @@ def short_checksum(checksum: str) -> str:
 def _validate_one(
     target: str | None, config_file: Path | None, timeout: float, path: Path, text: str
 ) -> rpb.ValidateRuleSetResponse:
-    request = rpb.ValidateRuleSetRequest(content=text, source=str(path))
+    request = rpb.ValidateRuleSetRequest(content=text, source=path.name)
     response: rpb.ValidateRuleSetResponse = call_rules(
         target, lambda stub: stub.ValidateRuleSet(request, timeout=timeout), config_file
     )
@@ -354,7 +354,7 @@ def publish(
     results = []
     for path, text in contents:
         request = rpb.PublishRuleSetRequest(
-            content=text, source=str(path), published_by=by, note=note
+            content=text, source=path.name, published_by=by, note=note
         )
         results.append((path, _publish_one(target, config_file, timeout, request)))
     if as_json:

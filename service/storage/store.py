@@ -21,6 +21,7 @@ import logging
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -236,7 +237,11 @@ class RuleStore:
         self.clinic = clinic
         if not self.is_empty():
             return 0
-        ordered = sorted(parsed_list, key=lambda p: (p.payer_id, p.effective_from, p.version))
+        root = Path(rules_dir).resolve()
+        ordered = sorted(
+            (replace(p, source=_relative_source(p.source, root)) for p in parsed_list),
+            key=lambda p: (p.payer_id, p.effective_from, p.version),
+        )
         results = self.publish_many(ordered, published_by, note=None)
         return sum(1 for r in results if r.created)
 
@@ -343,6 +348,15 @@ def _sqlite_setup(engine: Engine) -> None:
     def _on_begin(conn: Connection) -> None:
         immediate = conn.get_execution_options().get(_IMMEDIATE, False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def _relative_source(source: str, root: Path) -> str:
+    """A seeded file's name under the rules folder (acme-health/2026.yaml): rule-set answers
+    name the file, never a server path."""
+    try:
+        return Path(source).resolve().relative_to(root).as_posix()
+    except ValueError:
+        return Path(source).name
 
 
 def create_store(database_url: str) -> RuleStore:

@@ -9,6 +9,7 @@ and swaps it in BEFORE the publish returns, so a quote sent right after already 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,7 +78,7 @@ class RuleSetService:
 
     def validate(self, content: str, source: str) -> Validation:
         """Check a file as publishing it now would; writes nothing."""
-        parsed, problems = self._parse(content, source.strip() or DEFAULT_SOURCE)
+        parsed, problems = self._parse(content, file_name(source) or DEFAULT_SOURCE)
         if parsed is None:
             return Validation(None, problems)
         self._require_writable(parsed.payer_id)
@@ -91,7 +92,7 @@ class RuleSetService:
     def publish(self, content: str, source: str, published_by: str, note: str) -> PublishResult:
         """Publish a file as a new version (or find the identical one); refuse with every
         problem and write nothing when it has errors or clashes with the published ones."""
-        source = source.strip() or DEFAULT_SOURCE
+        source = file_name(source) or DEFAULT_SOURCE
         by = published_by.strip()
         parsed, problems = self._parse(content, source, _publish_violations(by, note, source))
         if parsed is None:
@@ -202,6 +203,12 @@ def _require(fields: dict[str, str]) -> None:
     missing = [FieldViolation(name, "is required") for name, value in fields.items() if not value]
     if missing:
         raise InvalidRequestError(missing)
+
+
+def file_name(source: str) -> str:
+    """The file name of an upload's `source` without any folders (a client's local path, or a
+    server's, is nobody else's business): what rule-set answers show."""
+    return re.split(r"[\\/]", source.strip())[-1].strip()
 
 
 def _every_payer(_payer_id: str) -> bool:
