@@ -8,8 +8,8 @@ and swaps it in BEFORE the publish returns, so a quote sent right after already 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
