@@ -9,6 +9,9 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
 	"flag"
 	"fmt"
 	"log"
@@ -21,6 +24,7 @@ import (
 
 	"github.com/grpc-ecosystem/grpc-gateway/runtime"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	// The error details the service attaches (google.rpc.BadRequest field violations,
@@ -41,6 +45,12 @@ func main() {
 		"address the REST gateway listens on (host:port; port 0 picks a free one; env MASSAGE_ESTIMATOR_GATEWAY_LISTEN)")
 	target := flag.String("grpc-target", envOr("MASSAGE_ESTIMATOR_TARGET", "localhost:50051"),
 		"address of the massage-estimator gRPC service, e.g. dns:///estimator-grpc:50051 (env MASSAGE_ESTIMATOR_TARGET)")
+	caFile := flag.String("grpc-ca-file", os.Getenv("MASSAGE_ESTIMATOR_TLS_CA_FILE"),
+		"CA certificate (PEM) the service's certificate must chain to; any TLS flag turns TLS on (env MASSAGE_ESTIMATOR_TLS_CA_FILE)")
+	certFile := flag.String("grpc-cert-file", os.Getenv("MASSAGE_ESTIMATOR_TLS_CERT_FILE"),
+		"client certificate (PEM) for mutual TLS (env MASSAGE_ESTIMATOR_TLS_CERT_FILE)")
+	keyFile := flag.String("grpc-key-file", os.Getenv("MASSAGE_ESTIMATOR_TLS_KEY_FILE"),
+		"client private key (PEM) for mutual TLS (env MASSAGE_ESTIMATOR_TLS_KEY_FILE)")
 	healthCheck := flag.Bool("health-check", false,
 		"ask the gateway listening on -listen for /healthz and exit 0 when it answers 200 (a container HEALTHCHECK needing no curl)")
 	flag.Parse()
@@ -52,7 +62,12 @@ func main() {
 		}
 		return
 	}
-	if err := run(*listen, *target); err != nil {
+	transport, err := transportCredentials(*caFile, *certFile, *keyFile)
+	if err != nil {
+		log.Printf("massage-estimator-gateway: %v", err)
+		os.Exit(2)
+	}
+	if err := run(*listen, *target, transport); err != nil {
 		log.Printf("massage-estimator-gateway: %v", err)
 		os.Exit(1)
 	}
@@ -88,7 +103,40 @@ func probe(listen string) error {
 	return nil
 }
 
-func run(listen, target string) error {
+// transportCredentials is plaintext when no TLS file is given (a service on loopback), else
+// TLS verified against caFile (the system roots when empty), with a client certificate for
+// mutual TLS when certFile and keyFile are given. The Authorization header of each REST call
+// is passed through to the service as `authorization` metadata by grpc-gateway itself.
+func transportCredentials(caFile, certFile, keyFile string) (grpc.DialOption, error) {
+	if caFile == "" && certFile == "" && keyFile == "" {
+		return grpc.WithInsecure(), nil
+	}
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if caFile != "" {
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, fmt.Errorf("-grpc-ca-file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("-grpc-ca-file %s: no PEM certificate in it", caFile)
+		}
+		cfg.RootCAs = pool
+	}
+	if (certFile == "") != (keyFile == "") {
+		return nil, errors.New("-grpc-cert-file and -grpc-key-file must be given together")
+	}
+	if certFile != "" {
+		cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+		if err != nil {
+			return nil, fmt.Errorf("client certificate: %w", err)
+		}
+		cfg.Certificates = []tls.Certificate{cert}
+	}
+	return grpc.WithTransportCredentials(credentials.NewTLS(cfg)), nil
+}
+
+func run(listen, target string, transport grpc.DialOption) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
@@ -99,7 +147,7 @@ func run(listen, target string) error {
 	// GatewayRegistrations lists every generated Register*HandlerFromEndpoint; the build
 	// script writes it next to the generated code from the services it finds, so a new
 	// service is exposed without editing this file.
-	dialOpts := []grpc.DialOption{grpc.WithInsecure(), grpc.WithDefaultServiceConfig(roundRobin)}
+	dialOpts := []grpc.DialOption{transport, grpc.WithDefaultServiceConfig(roundRobin)}
 	for _, register := range estimatorv1.GatewayRegistrations {
 		if err := register(ctx, mux, target, dialOpts); err != nil {
 			return fmt.Errorf("registering a gateway handler: %w", err)
