@@ -13,6 +13,7 @@ import grpc
 import pytest
 import trustme
 from massage_estimator.v1 import payer_rules_pb2 as rpb
+from massage_estimator.v1 import payer_rules_pb2_grpc as rpb_grpc
 
 from service.app import Application, start
 from tests.cli.test_cli import command
@@ -77,16 +78,10 @@ def cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 
 def test_plaintext_clients_cannot_talk_to_a_tls_server(tls_app: Application) -> None:
     with grpc.insecure_channel(tls_app.target) as channel:
-        stub = rpb_stub(channel)
+        stub = rpb_grpc.PayerRulesServiceStub(channel)  # type: ignore[no-untyped-call]
         with pytest.raises(grpc.RpcError) as caught:
             stub.ListPlans(rpb.ListPlansRequest(), timeout=5)
     assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
-
-
-def rpb_stub(channel: grpc.Channel) -> object:
-    from massage_estimator.v1 import payer_rules_pb2_grpc as rpb_grpc
-
-    return rpb_grpc.PayerRulesServiceStub(channel)  # type: ignore[no-untyped-call]
 
 
 def test_the_cli_over_tls(tls_app: Application, pki: Pki) -> None:
