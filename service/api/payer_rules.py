@@ -53,6 +53,10 @@ def _info_to_proto(meta: VersionMeta, plan_ids: Iterable[str]) -> rpb.RuleSetInf
     )
     if meta.effective_to is not None:
         info.effective_to.CopyFrom(wire.date_to_proto(meta.effective_to))
+    withdrawn_at = getattr(meta, "withdrawn_at", None)
+    if withdrawn_at is not None:
+        info.withdrawn_at.CopyFrom(convert.datetime_to_timestamp(withdrawn_at))
+        info.withdrawn_reason = str(getattr(meta, "withdrawn_reason", ""))
     return info
 
 
@@ -200,3 +204,25 @@ class PayerRulesServicer(rpb_grpc.PayerRulesServiceServicer):
             return served_plans_to_proto(self._rule_sets.served_plans(request.payer_id.strip()))
         except Exception as exc:
             abort(context, exc, "ListPlans")
+
+    def WithdrawRuleSet(
+        self, request: rpb.WithdrawRuleSetRequest, context: grpc.ServicerContext
+    ) -> rpb.WithdrawRuleSetResponse:
+        try:
+            result = self._rule_sets.withdraw(
+                request.payer_id,
+                request.version,
+                request.reason,
+                request.withdrawn_by,
+                request.replacement_content,
+                request.replacement_source,
+            )
+            response = rpb.WithdrawRuleSetResponse(
+                rule_set=published_info_to_proto(result.withdrawn),
+                withdrawn=not result.already_withdrawn,
+            )
+            if result.replacement is not None:
+                response.replacement.CopyFrom(version_info_to_proto(result.replacement.version))
+            return response
+        except Exception as exc:
+            abort(context, exc, "WithdrawRuleSet")

@@ -38,8 +38,19 @@ from service.domain.model import Clinic, RuleSetVersion
 from service.domain.problems import Problem
 from service.domain.versions import PublishRejectedError, check_publish_batch, version_label
 from service.rulefiles import ParsedRuleSet, canonical_json
-from service.storage.tables import PlanVersionRow, RuleSetVersionRow, SavedQuoteRow
-from service.usecases.ports import NewQuote, PublishedVersion, PublishResult, SavedQuote
+from service.storage.tables import (
+    PlanVersionRow,
+    RuleSetVersionRow,
+    RuleSetWithdrawalRow,
+    SavedQuoteRow,
+)
+from service.usecases.ports import (
+    NewQuote,
+    PublishedVersion,
+    PublishResult,
+    SavedQuote,
+    WithdrawResult,
+)
 from service.usecases.publishing import plan_publish
 
 if TYPE_CHECKING:
@@ -101,7 +112,8 @@ class RuleStore:
             count, max_id = session.exec(
                 select(func.count(col(RuleSetVersionRow.id)), func.max(RuleSetVersionRow.id))
             ).one()
-        return f"{count}:{max_id or 0}"
+            withdrawn = session.exec(select(func.count(col(RuleSetWithdrawalRow.id)))).one()
+        return f"{count}:{max_id or 0}" + (f":w{withdrawn}" if withdrawn else "")
 
     def list_versions(
         self, payer_id: str | None = None, plan_id: str | None = None
@@ -140,7 +152,14 @@ class RuleStore:
             )
         with Session(self.engine) as session:
             rows = session.exec(select(RuleSetVersionRow).order_by(col(RuleSetVersionRow.id))).all()
-        return [self._to_domain(row, clinic) for row in rows]
+            withdrawals = _withdrawals(session)
+        return [
+            replace(
+                self._to_domain(row, clinic),
+                withdrawn_at=withdrawals[row.id].withdrawn_at if row.id in withdrawals else None,
+            )
+            for row in rows
+        ]
 
     def _to_domain(self, row: RuleSetVersionRow, clinic: Clinic) -> RuleSetVersion:
         """Rebuild a version through the rule-file checks; its checksum must not have moved."""
@@ -168,14 +187,47 @@ class RuleStore:
             )
         ).all():
             plans.setdefault(version_id, []).append(plan_id)
-        return [PublishedVersion.of(r, plans.get(r.id, ())) for r in rows]
+        withdrawals = _withdrawals(session)
+        out = []
+        for r in rows:
+            meta = PublishedVersion.of(r, plans.get(r.id, ()))
+            gone = withdrawals.get(r.id) if r.id is not None else None
+            if gone is not None:
+                meta = replace(meta, withdrawn_at=gone.withdrawn_at, withdrawn_reason=gone.reason)
+            out.append(meta)
+        return out
+
+    def _active_metas(
+        self, session: Session, parsed_list: Sequence[ParsedRuleSet]
+    ) -> list[PublishedVersion]:
+        """The versions a publish is checked against: withdrawn ones no longer count. A file
+        identical to a withdrawn version is refused (its checksum stays taken)."""
+        metas = self._metas(session)
+        taken = {(m.payer_id, m.checksum): m for m in metas if m.withdrawn_at is not None}
+        problems = [
+            Problem(
+                p.source,
+                "version",
+                f"is identical to the withdrawn version {version_label(taken[key])}; "
+                "publish a corrected file under a new version label",
+            )
+            for p in parsed_list
+            if (key := (p.payer_id, p.checksum)) in taken
+        ]
+        if problems:
+            raise PublishRejectedError(problems)
+        return [m for m in metas if m.withdrawn_at is None]
 
     # ------------------------------------------------------------------ writes
 
     def check(self, parsed_list: Sequence[ParsedRuleSet]) -> list[Problem]:
         """Dry run: the problems publishing `parsed_list` now would raise (writes nothing)."""
         with Session(self.engine) as session:
-            return check_publish_batch(parsed_list, self._metas(session))
+            try:
+                active = self._active_metas(session, parsed_list)
+            except PublishRejectedError as exc:
+                return list(exc.problems)
+            return check_publish_batch(parsed_list, active)
 
     def publish(
         self,
@@ -209,7 +261,8 @@ class RuleStore:
             # can be to the commit: a quote saved meanwhile replays (as of its own time) with
             # exactly the versions it was priced with.
             published_at = (now or datetime.now(UTC)).astimezone(UTC)
-            plan = plan_publish(parsed_list, self._metas(session), published_at, published_by, note)
+            active = self._active_metas(session, parsed_list)
+            plan = plan_publish(parsed_list, active, published_at, published_by, note)
             if plan.rejected:
                 raise PublishRejectedError(plan.problems)
             new = [(parsed_list[i], plan.results[i].version) for i in plan.new]
@@ -226,6 +279,59 @@ class RuleStore:
         for parsed, _ in new:
             log.info("published %s by %s", version_label(parsed), published_by)
         return plan.results
+
+    def withdraw(
+        self,
+        payer_id: str,
+        version: str,
+        withdrawn_by: str,
+        reason: str,
+        replacement: ParsedRuleSet | None = None,
+        now: datetime | None = None,
+    ) -> WithdrawResult | None:
+        """Withdraw one version and publish its replacement (if any) in ONE transaction under
+        the publish lock: both happen or neither. A second withdrawal changes nothing."""
+        with self._locked(_PUBLISH_LOCK_KEY) as conn, Session(bind=conn) as session:
+            row = session.exec(
+                select(RuleSetVersionRow).where(
+                    RuleSetVersionRow.payer_id == payer_id, RuleSetVersionRow.version == version
+                )
+            ).first()
+            if row is None or row.id is None:
+                return None
+            if row.id in _withdrawals(session):
+                (meta,) = [m for m in self._metas(session) if m.version == version
+                           and m.payer_id == payer_id]  # fmt: skip
+                return WithdrawResult(meta, None, already_withdrawn=True)
+            at = (now or datetime.now(UTC)).astimezone(UTC)
+            session.add(
+                RuleSetWithdrawalRow(
+                    rule_set_version_id=row.id,
+                    withdrawn_at=at,
+                    withdrawn_by=withdrawn_by,
+                    reason=reason,
+                )
+            )
+            session.flush()
+            result: PublishResult | None = None
+            if replacement is not None:
+                active = self._active_metas(session, [replacement])
+                plan = plan_publish([replacement], active, at, withdrawn_by, None)
+                if plan.rejected:
+                    raise PublishRejectedError(plan.problems)  # rolls the withdrawal back too
+                result = plan.results[0]
+                if plan.new:
+                    _insert(session, replacement, result.version)
+                    session.flush()
+            (meta,) = [m for m in self._metas(session) if m.version == version
+                       and m.payer_id == payer_id]  # fmt: skip
+            if self.dialect == "postgresql":
+                conn.execute(
+                    sa.text("SELECT pg_notify(:channel, :payload)"),
+                    {"channel": NOTIFY_CHANNEL, "payload": f"withdrawn {payer_id} {version}"},
+                )
+        log.info("withdrew %s %s by %s", payer_id, version, withdrawn_by)
+        return WithdrawResult(meta, result)
 
     def seed_from_dir(self, rules_dir: Path | str, published_by: str = "sample-data") -> int:
         """On first start, publish every rule file of `rules_dir` (all or nothing).
@@ -287,6 +393,11 @@ class RuleStore:
                     conn.execute(sa.text("SET LOCAL lock_timeout = '60s'"))
                     conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
                 yield conn
+
+
+def _withdrawals(session: Session) -> dict[int, RuleSetWithdrawalRow]:
+    rows = session.exec(select(RuleSetWithdrawalRow)).all()
+    return {r.rule_set_version_id: r for r in rows}
 
 
 def _insert(session: Session, parsed: ParsedRuleSet, version: RuleSetVersion) -> None:

@@ -158,3 +158,16 @@ class AuditRow(SQLModel, table=True):
     version: str = Field(default="", max_length=100)
     checksum: str = Field(default="", max_length=100)
     detail: str = Field(default="", sa_type=sa.Text)
+
+
+class RuleSetWithdrawalRow(SQLModel, table=True):
+    """A withdrawn version: from `withdrawn_at` on it no longer answers (quotes saved before
+    still replay with it). Inserted once, never updated; the version row itself never changes."""
+
+    __tablename__ = "rule_set_withdrawal"
+
+    id: int | None = Field(default=None, primary_key=True)
+    rule_set_version_id: int = Field(foreign_key="rule_set_version.id", unique=True)
+    withdrawn_at: datetime = Field(sa_type=UTCDateTime)
+    withdrawn_by: str = Field(max_length=200)
+    reason: str = Field(sa_type=sa.Text)

@@ -26,7 +26,7 @@ from service.usecases.errors import (
     RuleSetInvalidError,
     RuleSetRejectedError,
 )
-from service.usecases.ports import PublishedVersion, PublishResult, RuleStore
+from service.usecases.ports import PublishedVersion, PublishResult, RuleStore, WithdrawResult
 
 DEFAULT_SOURCE = "upload"
 MAX_PUBLISHED_BY = 200  # the rule_set_version.published_by column (PostgreSQL enforces it)
@@ -104,6 +104,52 @@ class RuleSetService:
             raise RuleSetRejectedError(parsed.payer_id, parsed.version, exc.problems) from None
         if result.created:
             self._refresh()  # serve it before answering: a quote right after sees it
+        return result
+
+    def withdraw(
+        self,
+        payer_id: str,
+        version: str,
+        reason: str,
+        withdrawn_by: str,
+        replacement_content: str = "",
+        replacement_source: str = "",
+    ) -> WithdrawResult:
+        """Withdraw a published version (it stops answering at once; quotes saved before still
+        replay with it), with a replacement published in the same transaction when given;
+        otherwise the version it had superseded answers again."""
+        payer_id, version, by = payer_id.strip(), version.strip(), withdrawn_by.strip()
+        _require({"payer_id": payer_id, "version": version, "reason": reason.strip()})
+        violations = _publish_violations(by, reason, "")
+        if violations:
+            raise InvalidRequestError(
+                [
+                    FieldViolation(v.field.replace("published_by", "withdrawn_by"), v.description)
+                    for v in violations
+                ]
+            )
+        self._require_writable(payer_id)
+        replacement: ParsedRuleSet | None = None
+        if replacement_content.strip():
+            source = file_name(replacement_source) or DEFAULT_SOURCE
+            replacement, problems = self._parse(replacement_content, source)
+            if replacement is None:
+                raise RuleSetInvalidError(source, problems)
+            if replacement.payer_id != payer_id:
+                raise InvalidRequestError(
+                    [FieldViolation("replacement_content",
+                                    f"is a rule set of {replacement.payer_id!r}, not {payer_id!r}")]
+                )  # fmt: skip
+        self._find(payer_id, version, "version")  # NOT_FOUND (also for another payer's)
+        try:
+            result = self._store.withdraw(payer_id, version, by, reason.strip(), replacement)
+        except PublishRejectedError as exc:
+            assert replacement is not None
+            raise RuleSetRejectedError(payer_id, replacement.version, exc.problems) from None
+        if result is None:  # withdrawn between the check and the write is impossible: rows stay
+            raise RuntimeError(f"{payer_id} {version} vanished while being withdrawn")
+        if not result.already_withdrawn:
+            self._refresh()  # stop serving it before answering
         return result
 
     def _require_writable(self, payer_id: str) -> None:

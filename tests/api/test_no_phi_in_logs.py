@@ -133,6 +133,12 @@ def test_no_planted_value_reaches_any_log(
         called.add("DiffRuleSets")
         r.ListPlans(rpb.ListPlansRequest())
         called.add("ListPlans")
+        r.WithdrawRuleSet(
+            rpb.WithdrawRuleSetRequest(
+                payer_id="acme-health", version="2029.1", reason=NOTE, withdrawn_by="phi-test"
+            )
+        )
+        called.add("WithdrawRuleSet")
     assert {rpc.rsplit("/", 1)[1] for rpc in all_rpcs()} <= called, "an RPC was not exercised"
 
     gateway = start_gateway(gateway_binary, server.target)

@@ -72,6 +72,10 @@ MATRIX: dict[str, dict[str, tuple[str, str]]] = {
     "DiffRuleSets": _READ,
     "ListPlans": {"quoter": (OK, OK), "billing": (OK, OK), "payer_admin": (OK, EMPTY),
                   "admin": (OK, OK)},
+    # asks for a version that does not exist, so the matrix withdraws nothing: HIDDEN here
+    # means the call was allowed through to the use case
+    "WithdrawRuleSet": {"quoter": (DENIED, DENIED), "billing": (DENIED, DENIED),
+                        "payer_admin": (HIDDEN, DENIED), "admin": (HIDDEN, HIDDEN)},
 }  # fmt: skip
 
 RULE_FILES = {OWN_PAYER: "acme-health/2026.yaml", OTHER_PAYER: "birch-health/2026.yaml"}
@@ -172,6 +176,12 @@ def _call(c: Clients, rpc: str, payer: str, quote_id: str, meta: list[tuple[str,
         ),
         "DiffRuleSets": lambda: c.rules.DiffRuleSets(
             rpb.DiffRuleSetsRequest(payer_id=payer, from_version=version, to_version=version),
+            metadata=meta,
+        ),
+        "WithdrawRuleSet": lambda: c.rules.WithdrawRuleSet(
+            rpb.WithdrawRuleSetRequest(
+                payer_id=payer, version="0000.0", reason="matrix", withdrawn_by="matrix"
+            ),
             metadata=meta,
         ),
         "ListPlans": lambda: c.rules.ListPlans(rpb.ListPlansRequest(payer_id=payer), metadata=meta),

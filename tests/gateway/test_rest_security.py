@@ -41,6 +41,8 @@ QUOTE = ("POST", "/v1/estimates:session")
 PUBLISH = ("POST", "/v1/rule-sets:publish")
 OWN_RULES = ("GET", f"/v1/payers/{OWN_PAYER}/rule-sets/2026.1")
 OTHER_RULES = ("GET", f"/v1/payers/{OTHER_PAYER}/rule-sets/2026.1")
+WITHDRAW_OWN = ("POST", f"/v1/payers/{OWN_PAYER}/rule-sets/0000.0:withdraw")  # no such version
+WITHDRAW_OTHER = ("POST", f"/v1/payers/{OTHER_PAYER}/rule-sets/2026.1:withdraw")
 
 # (route, role, expected HTTP status, expected gRPC code)
 CASES = [
@@ -56,6 +58,9 @@ CASES = [
     (OTHER_RULES, "payer_admin", 404, grpc.StatusCode.NOT_FOUND),
     (OTHER_RULES, "quoter", 403, grpc.StatusCode.PERMISSION_DENIED),
     (OTHER_RULES, "admin", 200, grpc.StatusCode.OK),
+    (WITHDRAW_OWN, "billing", 403, grpc.StatusCode.PERMISSION_DENIED),
+    (WITHDRAW_OWN, "payer_admin", 404, grpc.StatusCode.NOT_FOUND),  # allowed; no such version
+    (WITHDRAW_OTHER, "payer_admin", 403, grpc.StatusCode.PERMISSION_DENIED),
 ]
 
 
@@ -72,6 +77,8 @@ def test_rest_matrix(
     body: object = None
     if route == QUOTE:
         body = {"session": issue_session()}
+    elif route in (WITHDRAW_OWN, WITHDRAW_OTHER):
+        body = {"reason": "gateway test", "withdrawn_by": "gateway test"}
     elif route == PUBLISH:
         body = {
             "content": ACME_2026_FILE.read_text(encoding="utf-8"),

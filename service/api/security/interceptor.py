@@ -196,8 +196,6 @@ class SecurityInterceptor(grpc.ServerInterceptor):  # type: ignore[type-arg]
         if self._audit is None:
             return
         info = getattr(response, "rule_set", None)
-        if info is None:
-            info = getattr(response, "restored", None)
         record = AuditRecord(
             at=datetime.now(UTC),
             identity_id=identity.id if identity else "",
@@ -234,4 +232,9 @@ def _detail(request: Any, response: Any) -> str:
     reason = getattr(request, "reason", "")
     if reason:
         parts.append(f"reason={reason}")
+    replacement = getattr(response, "replacement", None)
+    if replacement is not None and response.HasField("replacement"):
+        parts.append(f"replacement={replacement.version} {replacement.checksum}")
+    if getattr(request, "replacement_source", ""):
+        parts.append(f"replacement_source={request.replacement_source}")
     return "; ".join(parts)

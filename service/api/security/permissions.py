@@ -50,6 +50,7 @@ PERMISSIONS: dict[str, Permission] = {
     _RULES + "GetRuleSet": _p(B, P, A, scope=Scope.READ),
     _RULES + "DiffRuleSets": _p(B, P, A, scope=Scope.READ),
     _RULES + "ListPlans": _p(Q, B, P, A, scope=Scope.READ),
+    _RULES + "WithdrawRuleSet": _p(P, A, scope=Scope.WRITE, audited=True),
 }
 """Full method name -> who may call it."""
 

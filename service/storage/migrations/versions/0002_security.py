@@ -1,4 +1,4 @@
-"""API keys and the append-only audit log.
+"""API keys, the append-only audit log and rule-set withdrawals.
 
 Revision ID: 0002
 Revises: 0001
@@ -42,9 +42,24 @@ def upgrade() -> None:
         sa.Column("detail", sa.Text(), nullable=False),
     )
     op.create_index("ix_audit_log_at", "audit_log", ["at"])
+    op.create_table(
+        "rule_set_withdrawal",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column(
+            "rule_set_version_id",
+            sa.Integer(),
+            sa.ForeignKey("rule_set_version.id"),
+            nullable=False,
+            unique=True,
+        ),
+        sa.Column("withdrawn_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("withdrawn_by", sa.String(length=200), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("rule_set_withdrawal")
     op.drop_index("ix_audit_log_at", table_name="audit_log")
     op.drop_table("audit_log")
     op.drop_table("api_key")
