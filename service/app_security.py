@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 from service.api.security import Authenticator, JwtSettings, SecurityInterceptor
 from service.api.security.ratelimit import RateLimiter
 from service.settings import Settings
+from service.storage import create_store
 from service.storage.security import SecurityStore
 
 log = logging.getLogger("service.app")
@@ -35,6 +36,7 @@ class Security:
 
     def stop(self) -> None:
         self.authenticator.stop()
+        self.store.engine.dispose()
 
 
 def is_loopback(host: str) -> bool:
@@ -78,8 +80,19 @@ def server_credentials(settings: Settings) -> grpc.ServerCredentials | None:
 
 
 def secure(settings: Settings, engine: Engine) -> Security:
-    """The security parts for a server on `settings`, or InsecureStartError."""
-    store = SecurityStore(engine)
+    """The security parts for a server on `settings`, or InsecureStartError.
+
+    Keys and audit records go through an engine of their own on the store's database, so the
+    key poller never shares connections with the rule store (quotes stay free of SQL there)."""
+    store = SecurityStore(create_store(engine.url.render_as_string(hide_password=False)).engine)
+    try:
+        return _secure(settings, store)
+    except BaseException:
+        store.engine.dispose()
+        raise
+
+
+def _secure(settings: Settings, store: SecurityStore) -> Security:
     authenticator = Authenticator(store, jwt_settings(settings))
     if not authenticator.enabled:
         if not is_loopback(settings.host) and not settings.insecure:
