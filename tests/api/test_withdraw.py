@@ -162,3 +162,35 @@ def test_rules_withdraw_cli(app: Application, c: Clients, tmp_path: Path) -> Non
     assert "withdrew acme-health 2026.2 (wrong rate)" in result.stdout
     assert "replaced by acme-health 2026.3" in result.stdout
     assert answering(c) == "2026.3"
+
+
+@pytest.mark.postgres
+def test_withdraw_keys_and_audit_on_postgresql(tmp_path: Path) -> None:
+    """The same path on PostgreSQL: keys, the audit log, a withdrawal with its replacement."""
+    from tests.postgres import fresh_pg_database
+
+    with (
+        fresh_pg_database() as url,
+        secured_server(tmp_path / "unused.db", database_url=url) as s,
+        clients_for(s.app.target) as c,
+    ):
+        admin = bearer(s.tokens["admin"])
+        c.rules.PublishRuleSet(
+            rpb.PublishRuleSetRequest(content=BAD, source="bad.yaml", published_by="a"),
+            metadata=admin,
+        )
+        fixed = acme_variant("2026.3", date(2026, 7, 1), date(2026, 12, 31), allowed_97124="34.00")
+        response = c.rules.WithdrawRuleSet(
+            rpb.WithdrawRuleSetRequest(
+                payer_id="acme-health", version="2026.2", reason="wrong rate", withdrawn_by="a",
+                replacement_content=fixed, replacement_source="fixed.yaml",
+            ),
+            metadata=admin,
+        )  # fmt: skip
+        assert response.replacement.version == "2026.3"
+        estimate = c.estimator.EstimateSession(
+            pb.EstimateSessionRequest(session=august_session()), metadata=admin
+        )
+        assert estimate.estimate.rule_version.version == "2026.3"
+        actions = [r.action for r in s.security.audit()]
+        assert actions[:2] == ["WithdrawRuleSet", "PublishRuleSet"]
