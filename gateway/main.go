@@ -53,6 +53,8 @@ func main() {
 		"client private key (PEM) for mutual TLS (env MASSAGE_ESTIMATOR_TLS_KEY_FILE)")
 	healthCheck := flag.Bool("health-check", false,
 		"ask the gateway listening on -listen for /healthz and exit 0 when it answers 200 (a container HEALTHCHECK needing no curl)")
+	corsOrigins := flag.String("cors-origins", os.Getenv("MASSAGE_ESTIMATOR_GATEWAY_CORS_ORIGINS"),
+		"comma-separated origins of booking pages allowed to call the estimate routes from a browser, e.g. https://book.example-clinic.com (no wildcard; empty: none; env MASSAGE_ESTIMATOR_GATEWAY_CORS_ORIGINS)")
 	flag.Parse()
 
 	if *healthCheck {
@@ -67,7 +69,12 @@ func main() {
 		log.Printf("massage-estimator-gateway: %v", err)
 		os.Exit(2)
 	}
-	if err := run(*listen, *target, transport); err != nil {
+	origins, err := parseOrigins(*corsOrigins)
+	if err != nil {
+		log.Printf("massage-estimator-gateway: %v", err)
+		os.Exit(2)
+	}
+	if err := run(*listen, *target, transport, origins); err != nil {
 		log.Printf("massage-estimator-gateway: %v", err)
 		os.Exit(1)
 	}
@@ -136,7 +143,7 @@ func transportCredentials(caFile, certFile, keyFile string) (grpc.DialOption, er
 	return grpc.WithTransportCredentials(credentials.NewTLS(cfg)), nil
 }
 
-func run(listen, target string, transport grpc.DialOption) error {
+func run(listen, target string, transport grpc.DialOption, origins map[string]bool) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
@@ -177,7 +184,7 @@ func run(listen, target string, transport grpc.DialOption) error {
 	// so tests and scripts can wait for it.
 	fmt.Printf("massage-estimator-gateway listening on %s, forwarding to %s\n", listener.Addr(), target)
 
-	server := &http.Server{Handler: root, ReadHeaderTimeout: 10 * time.Second}
+	server := &http.Server{Handler: withCORS(root, origins), ReadHeaderTimeout: 10 * time.Second}
 	errs := make(chan error, 1)
 	go func() { errs <- server.Serve(listener) }()
 
