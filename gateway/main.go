@@ -175,6 +175,7 @@ func run(listen, target string, transport grpc.DialOption, origins map[string]bo
 		healthz(w, r, healthClient, target)
 	})
 	root.Handle("/", mux)
+	root.Handle(widgetPrefix, widgetHandler())
 
 	listener, err := net.Listen("tcp", listen)
 	if err != nil {
