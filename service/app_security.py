@@ -106,6 +106,10 @@ def _secure(settings: Settings, store: SecurityStore) -> Security:
             "anyone who can reach %s may call every RPC (docs/security.md)",
             settings.host,
         )
-    limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
+    limiter = RateLimiter(
+        settings.rate_limit_per_second,
+        settings.rate_limit_burst,
+        sizes={"quoter": (settings.quoter_rate_limit_per_second, settings.quoter_rate_limit_burst)},
+    )
     interceptor = SecurityInterceptor(authenticator, limiter=limiter, audit=store)
     return Security(authenticator, interceptor, store, server_credentials(settings))

@@ -113,6 +113,14 @@ class Settings(BaseSettings):
     rate_limit_burst: Annotated[int, Field(ge=1)] = Field(
         default=100, description="Token-bucket size: calls an identity may make at once."
     )
+    # A booking page's quoter token is public in the page: sized for one clinic's booking
+    # traffic (docs/booking-pages.md), far below a billing tool's allowance.
+    quoter_rate_limit_per_second: Annotated[float, Field(ge=0)] = Field(
+        default=2.0, description="Calls per second per quoter token (booking pages); 0 = no limit."
+    )
+    quoter_rate_limit_burst: Annotated[int, Field(ge=1)] = Field(
+        default=30, description="Token-bucket size of each quoter token."
+    )
     max_rule_file_bytes: Annotated[int, Field(ge=1024)] = Field(
         default=1024 * 1024, description="Largest rule file PublishRuleSet accepts."
     )

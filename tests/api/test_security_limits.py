@@ -29,7 +29,13 @@ def test_token_bucket_refills_at_its_rate() -> None:
 def test_a_flood_from_one_identity_is_limited_while_another_is_served(tmp_path: Path) -> None:
     # A bucket of 3 that refills once in ~17 minutes: the 4th call of a flood is refused.
     with (
-        secured_server(tmp_path / "s.db", rate_limit_per_second=0.001, rate_limit_burst=3) as s,
+        secured_server(
+            tmp_path / "s.db",
+            rate_limit_per_second=0.001,
+            rate_limit_burst=3,
+            quoter_rate_limit_per_second=0.001,  # the quoter's own size (booking pages)
+            quoter_rate_limit_burst=3,
+        ) as s,
         clients_for(s.app.target) as c,
     ):
         flooder, other = bearer(s.tokens["quoter"]), bearer(s.tokens["billing"])

@@ -126,7 +126,7 @@ def browser() -> Iterator[webdriver.Chrome]:
         "--disable-sync",
         "--no-first-run",
         "--disable-dev-shm-usage",
-        "--window-size=900,1300",
+        "--window-size=900,2200",
         "--lang=en-US",
         f"--user-data-dir={profile}",
     ):

@@ -178,7 +178,7 @@ class SecurityInterceptor(grpc.ServerInterceptor):  # type: ignore[type-arg]
                 "PERMISSION_DENIED",
             )
         if self._limiter is not None:
-            wait = self._limiter.take(identity.id)
+            wait = self._limiter.take(identity.id, identity.role.value)
             if wait > 0:
                 delay = duration_pb2.Duration()
                 delay.FromMilliseconds(max(1, int(wait * 1000)))
