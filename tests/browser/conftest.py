@@ -29,9 +29,9 @@ from tests.gateway.helpers import Gateway, start_gateway, stop_gateway, wait_hea
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEMO_PAGE = REPO_ROOT / "gateway" / "widget" / "demo.html"
 REQUIRED = os.environ.get("MASSAGE_ESTIMATOR_REQUIRE_BROWSER") == "1"
-# The booking page's own limit, as docs/booking-pages.md sizes it.
-BOOKING_RATE_PER_SECOND = 5.0
-BOOKING_BURST = 20
+# The booking page's own limit, as docs/booking-pages.md sizes it (the settings' defaults).
+BOOKING_RATE_PER_SECOND = 2.0
+BOOKING_BURST = 30
 
 
 @dataclass
@@ -82,7 +82,9 @@ def stack(gateway_binary: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
     site, other_site = serve_site(folder), serve_site(other)
     db = tmp_path_factory.mktemp("browser-db") / "estimator.db"
     with secured_server(
-        db, rate_limit_per_second=BOOKING_RATE_PER_SECOND, rate_limit_burst=BOOKING_BURST
+        db,
+        quoter_rate_limit_per_second=BOOKING_RATE_PER_SECOND,
+        quoter_rate_limit_burst=BOOKING_BURST,
     ) as secured:
         token = secured.add_key("booking-web", Role.QUOTER, expires_in=timedelta(days=90))
         expired = secured.add_key(
