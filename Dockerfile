@@ -1,6 +1,11 @@
 # massage-estimator: the gRPC quote service, with the sample rules built in.
 #   docker build -t massage-estimator:0.1.0 .
+#   docker run --rm -v estimator-data:/data massage-estimator:0.1.0 \
+#     tokens create --name ops --role admin      # prints the token once; keep it
 #   docker run --rm -p 50051:50051 -v estimator-data:/data massage-estimator:0.1.0
+# The image listens on 0.0.0.0, so it refuses to start until authentication is configured: an
+# API key in the store (as above) or a JWT issuer (MASSAGE_ESTIMATOR_JWT_ISSUER, _AUDIENCE,
+# _JWKS_FILE); docs/security.md.
 # Point MASSAGE_ESTIMATOR_DATABASE_URL at PostgreSQL to run several replicas on one database
 # (docs/operations.md). No Docker engine runs in CI: scripts/check_container_build.sh lints this
 # file and replays its build and run steps.

@@ -9,6 +9,9 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
 	"flag"
 	"fmt"
 	"net"
@@ -20,6 +23,7 @@ import (
 
 	"github.com/grpc-ecosystem/grpc-gateway/runtime"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	// The error details the service attaches (google.rpc.BadRequest field violations,
@@ -63,8 +67,16 @@ func main() {
 		"serve Prometheus /metrics on this address, e.g. :9465 (off when empty; env MASSAGE_ESTIMATOR_GATEWAY_METRICS_LISTEN)")
 	logFormat := flag.String("log-format", envOr("MASSAGE_ESTIMATOR_LOG_FORMAT", "text"),
 		"text or json: one JSON object per line, grpc-go's own lines included (env MASSAGE_ESTIMATOR_LOG_FORMAT)")
+	caFile := flag.String("grpc-ca-file", os.Getenv("MASSAGE_ESTIMATOR_TLS_CA_FILE"),
+		"CA certificate (PEM) the service's certificate must chain to; any TLS flag turns TLS on (env MASSAGE_ESTIMATOR_TLS_CA_FILE)")
+	certFile := flag.String("grpc-cert-file", os.Getenv("MASSAGE_ESTIMATOR_TLS_CERT_FILE"),
+		"client certificate (PEM) for mutual TLS (env MASSAGE_ESTIMATOR_TLS_CERT_FILE)")
+	keyFile := flag.String("grpc-key-file", os.Getenv("MASSAGE_ESTIMATOR_TLS_KEY_FILE"),
+		"client private key (PEM) for mutual TLS (env MASSAGE_ESTIMATOR_TLS_KEY_FILE)")
 	healthCheck := flag.Bool("health-check", false,
 		"ask the gateway listening on -listen for /healthz and exit 0 when it answers 200 (a container HEALTHCHECK needing no curl)")
+	corsOrigins := flag.String("cors-origins", os.Getenv("MASSAGE_ESTIMATOR_GATEWAY_CORS_ORIGINS"),
+		"comma-separated origins of booking pages allowed to call the estimate routes from a browser, e.g. https://book.example-clinic.com (no wildcard; empty: none; env MASSAGE_ESTIMATOR_GATEWAY_CORS_ORIGINS)")
 	flag.Parse()
 
 	if *healthCheck {
@@ -80,7 +92,17 @@ func main() {
 		os.Exit(2)
 	}
 	installGrpcLogger(logs)
-	if err := run(*listen, *target, *metricsListen, logs); err != nil {
+	transport, err := transportCredentials(*caFile, *certFile, *keyFile)
+	if err != nil {
+		logs.log("ERROR", "gateway", "massage-estimator-gateway: "+err.Error(), nil)
+		os.Exit(2)
+	}
+	origins, err := parseOrigins(*corsOrigins)
+	if err != nil {
+		logs.log("ERROR", "gateway", "massage-estimator-gateway: "+err.Error(), nil)
+		os.Exit(2)
+	}
+	if err := run(*listen, *target, *metricsListen, logs, transport, origins); err != nil {
 		logs.log("ERROR", "gateway", "massage-estimator-gateway: "+err.Error(), nil)
 		os.Exit(1)
 	}
@@ -116,7 +138,40 @@ func probe(listen string) error {
 	return nil
 }
 
-func run(listen, target, metricsListen string, logs *logger) error {
+// transportCredentials is plaintext when no TLS file is given (a service on loopback), else
+// TLS verified against caFile (the system roots when empty), with a client certificate for
+// mutual TLS when certFile and keyFile are given. The Authorization header of each REST call
+// is passed through to the service as `authorization` metadata by grpc-gateway itself.
+func transportCredentials(caFile, certFile, keyFile string) (grpc.DialOption, error) {
+	if caFile == "" && certFile == "" && keyFile == "" {
+		return grpc.WithInsecure(), nil
+	}
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if caFile != "" {
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, fmt.Errorf("-grpc-ca-file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("-grpc-ca-file %s: no PEM certificate in it", caFile)
+		}
+		cfg.RootCAs = pool
+	}
+	if (certFile == "") != (keyFile == "") {
+		return nil, errors.New("-grpc-cert-file and -grpc-key-file must be given together")
+	}
+	if certFile != "" {
+		cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+		if err != nil {
+			return nil, fmt.Errorf("client certificate: %w", err)
+		}
+		cfg.Certificates = []tls.Certificate{cert}
+	}
+	return grpc.WithTransportCredentials(credentials.NewTLS(cfg)), nil
+}
+
+func run(listen, target, metricsListen string, logs *logger, transport grpc.DialOption, origins map[string]bool) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
@@ -134,7 +189,7 @@ func run(listen, target, metricsListen string, logs *logger) error {
 	// GatewayRegistrations lists every generated Register*HandlerFromEndpoint; the build
 	// script writes it next to the generated code from the services it finds, so a new
 	// service is exposed without editing this file.
-	dialOpts := []grpc.DialOption{grpc.WithInsecure(), grpc.WithDefaultServiceConfig(serviceConfig)}
+	dialOpts := []grpc.DialOption{transport, grpc.WithDefaultServiceConfig(serviceConfig)}
 	for _, register := range estimatorv1.GatewayRegistrations {
 		if err := register(ctx, mux, target, dialOpts); err != nil {
 			return fmt.Errorf("registering a gateway handler: %w", err)
@@ -155,6 +210,7 @@ func run(listen, target, metricsListen string, logs *logger) error {
 		healthz(w, r, healthClient, target)
 	})
 	root.Handle("/", &front{reg: reg, mux: mux})
+	root.Handle(widgetPrefix, widgetHandler())
 	var observe func(string, int, float64)
 	var metricsAddr net.Addr
 	if metricsListen != "" {
@@ -178,7 +234,7 @@ func run(listen, target, metricsListen string, logs *logger) error {
 		logs.log("INFO", "gateway", fmt.Sprintf("metrics on http://%s/metrics", metricsAddr), nil)
 	}
 
-	server := &http.Server{Handler: withRequestLog(root, logs, observe), ReadHeaderTimeout: 10 * time.Second}
+	server := &http.Server{Handler: withCORS(withRequestLog(root, logs, observe), origins), ReadHeaderTimeout: 10 * time.Second}
 	errs := make(chan error, 1)
 	go func() { errs <- server.Serve(listener) }()
 

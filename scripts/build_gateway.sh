@@ -160,6 +160,8 @@ fi
   echo '}'
 } >"$GEN_DIR/registrations.go"
 cp gateway/*.go "$MAIN_DIR/"
+# The booking-page widget, embedded in the binary (gateway/widget.go).
+rm -rf "$MAIN_DIR/widget" && cp -r gateway/widget "$MAIN_DIR/widget"
 
 # 4. Build in GOPATH mode, offline, against Debian's Go sources.
 export GO111MODULE=off GOPROXY=off GOFLAGS=

@@ -72,6 +72,7 @@ ROUTE_ERRORS: dict[str, dict[str, str]] = {
     "GetClinicProfile": {"404": "The clinic or the version is unknown."},
     "DiffClinicProfiles": {"404": "The clinic or one of the versions is unknown."},
     "ListClinicLocations": {"404": "The location is unknown."},
+    "WithdrawRuleSet": {"404": "The payer or the version is unknown (or not yours to see)."},
     "PreviewImpact": {
         "404": "The draft's payer is unknown, or has no published rules to compare with.",
     },
@@ -297,6 +298,20 @@ def finish_paths(doc: dict[str, Any], desc: Descriptors) -> None:
             }
             for code, text in ROUTE_ERRORS[rpc].items():
                 responses[code] = {"description": text, "schema": error}
+            # once API keys or a JWT issuer are configured (docs/security.md)
+            responses["401"] = {
+                "description": "Missing, malformed, expired, revoked or tampered credentials.",
+                "schema": error,
+            }
+            responses["403"] = {
+                "description": "The credentials' role or payers may not make this call.",
+                "schema": error,
+            }
+            responses["429"] = {
+                "description": "This identity's rate limit is used up (RetryInfo says when to "
+                "retry).",
+                "schema": error,
+            }
             responses["503"] = {
                 "description": "The estimator service is unavailable; retry shortly.",
                 "schema": error,

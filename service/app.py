@@ -20,7 +20,9 @@ from dataclasses import dataclass
 from service.api.estimator import SERVICE_NAME
 from service.api.impact import saved_request
 from service.api.quotes import estimate_record
+from service.api.security import scope
 from service.api.server import BindError, GrpcServer, build_server
+from service.app_security import InsecureStartError, Security, secure
 from service.domain.clinics import ClinicIndex, ClinicVersion
 from service.domain.heap import collector_paused
 from service.domain.index import RuleIndex
@@ -106,6 +108,7 @@ class Application:
     refresher: IndexRefresher | None = None
     watcher: ChangeWatcher | None = None
     telemetry: Telemetry | None = None
+    security: Security | None = None
 
     @property
     def port(self) -> int:
@@ -123,6 +126,8 @@ class Application:
         self.server.stop(self.settings.shutdown_grace_seconds if grace is None else grace, drain)
         if self.watcher is not None:
             self.watcher.stop()
+        if self.security is not None:
+            self.security.stop()
         self.store.engine.dispose()
         if self.telemetry is not None:
             self.telemetry.stop()
@@ -151,6 +156,7 @@ def start(
     )
     watcher = ChangeWatcher(store, refresher.on_change, poll_interval=WATCH_POLL_SECONDS)
     try:
+        security = secure(settings, store.engine)
         server = build_server(
             quoter,
             host=settings.host,
@@ -159,22 +165,39 @@ def start(
             batch_max=settings.batch_max,
             quotes=QuoteService(quoter, store, estimate_record, catch_up=refresher.refresh),
             rule_sets=telemetry.rule_sets(
-                store, rules.clinic, lambda: quoter.index, refresher.refresh
+                store,
+                rules.clinic,
+                lambda: quoter.index,
+                refresher.refresh,
+                scope.may_see,
+                max_content_bytes=settings.max_rule_file_bytes,
             ),
             reuse_port=reuse_port,
-            impact=ImpactPreviewService(store, rules.clinic, lambda: quoter.index, saved_request),
+            impact=ImpactPreviewService(
+                store,
+                rules.clinic,
+                lambda: quoter.index,
+                saved_request,
+                payer_allowed=scope.may_see,
+            ),
             clinics=ClinicProfileService(
                 store, rules.clinic, lambda: quoter.index, lambda: quoter.clinics, refresher.refresh
             ),
-            interceptors=[telemetry.interceptor()],
+            # telemetry outermost: a call refused for its credentials is counted and logged
+            interceptors=[telemetry.interceptor(), security.interceptor],
+            credentials=security.credentials,
+            max_message_bytes=settings.max_message_bytes,
+            max_concurrent_rpcs=settings.max_concurrent_rpcs,
         )
     except BaseException:
         store.engine.dispose()
         raise
     try:
+        security.authenticator.start()
         watcher.start()
         refresher.refresh()  # a publish between loading and watching is not missed
     except BaseException:
+        security.stop()
         watcher.stop()
         server.stop(0)
         store.engine.dispose()
@@ -207,7 +230,16 @@ def start(
         refresher=refresher,
         watcher=watcher,
         telemetry=telemetry,
+        security=security,
     )
 
 
-__all__ = ["Application", "BindError", "IndexRefresher", "LoadedRules", "build_quoter", "start"]
+__all__ = [
+    "Application",
+    "BindError",
+    "IndexRefresher",
+    "InsecureStartError",
+    "LoadedRules",
+    "build_quoter",
+    "start",
+]

@@ -108,6 +108,48 @@ class Settings(BaseSettings):
             "stops accepting calls."
         ),
     )
+    # --- authentication, TLS and limits (docs/security.md)
+    insecure: bool = Field(
+        default=False,
+        description="Allow listening on a non-loopback address with no authentication.",
+    )
+    jwt_jwks_file: Path | None = Field(
+        default=None, description="JWKS file whose keys sign accepted JWTs."
+    )
+    jwt_issuer: str = Field(default="", description="Accepted JWT issuer (iss); turns auth on.")
+    jwt_audience: str = Field(default="", description="Required JWT audience (aud).")
+    jwt_role_claim: str = Field(default="role", description="JWT claim holding the role.")
+    jwt_payers_claim: str = Field(
+        default="payer_ids", description="JWT claim holding the payer ids (list or spaced)."
+    )
+    tls_cert_file: Path | None = Field(default=None, description="Server certificate (PEM).")
+    tls_key_file: Path | None = Field(default=None, description="Server private key (PEM).")
+    tls_client_ca_file: Path | None = Field(
+        default=None, description="CA whose client certificates are required (mutual TLS)."
+    )
+    max_message_bytes: Annotated[int, Field(ge=1024, le=256 * 1024 * 1024)] = Field(
+        default=16 * 1024 * 1024, description="Largest request or answer message."
+    )
+    max_concurrent_rpcs: Annotated[int, Field(ge=1, le=100_000)] = Field(
+        default=256, description="RPCs in progress at once; more are refused RESOURCE_EXHAUSTED."
+    )
+    rate_limit_per_second: Annotated[float, Field(ge=0)] = Field(
+        default=50.0, description="Calls per second per identity (token bucket); 0 = no limit."
+    )
+    rate_limit_burst: Annotated[int, Field(ge=1)] = Field(
+        default=100, description="Token-bucket size: calls an identity may make at once."
+    )
+    # A booking page's quoter token is public in the page: sized for one clinic's booking
+    # traffic (docs/booking-pages.md), far below a billing tool's allowance.
+    quoter_rate_limit_per_second: Annotated[float, Field(ge=0)] = Field(
+        default=2.0, description="Calls per second per quoter token (booking pages); 0 = no limit."
+    )
+    quoter_rate_limit_burst: Annotated[int, Field(ge=1)] = Field(
+        default=30, description="Token-bucket size of each quoter token."
+    )
+    max_rule_file_bytes: Annotated[int, Field(ge=1024)] = Field(
+        default=1024 * 1024, description="Largest rule file PublishRuleSet accepts."
+    )
 
     @field_validator("log_level")
     @classmethod

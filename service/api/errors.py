@@ -27,6 +27,7 @@ from service.domain.errors import (
 from service.domain.problems import Problem
 from service.usecases.errors import (
     NotFoundError,
+    PermissionDeniedError,
     RuleSetInvalidError,
     RuleSetRejectedError,
     StoreUnavailableError,
@@ -151,6 +152,10 @@ def _store_unavailable(exc: StoreUnavailableError) -> status_pb2.Status:
     return status(code_pb2.UNAVAILABLE, str(exc), error_info(exc.reason))
 
 
+def _permission_denied(exc: PermissionDeniedError) -> status_pb2.Status:
+    return status(code_pb2.PERMISSION_DENIED, str(exc), error_info(exc.reason))
+
+
 def _unavailable(exc: EstimatorError) -> status_pb2.Status:
     return status(code_pb2.FAILED_PRECONDITION, str(exc), error_info(exc.reason))
 
@@ -164,6 +169,7 @@ _STATUSES: tuple[tuple[type[EstimatorError], Callable[[Any], status_pb2.Status]]
     (RuleSetRejectedError, _rule_set_rejected),
     (NotFoundError, _not_found_error),
     (StoreUnavailableError, _store_unavailable),
+    (PermissionDeniedError, _permission_denied),
     (EstimatorError, _unavailable),
 )
 

@@ -26,6 +26,7 @@ from service.usecases import PublishedVersion, RuleSetService
 from service.usecases.errors import QuoteStoreUnavailableError
 from service.usecases.impact import ImpactPreviewService
 from service.usecases.ports import VersionMeta
+from service.usecases.rule_sets import file_name
 
 SERVICE_NAME = rpb.DESCRIPTOR.services_by_name["PayerRulesService"].full_name
 
@@ -49,12 +50,24 @@ def _info_to_proto(meta: VersionMeta, plan_ids: Iterable[str]) -> rpb.RuleSetInf
         published_at=convert.datetime_to_timestamp(meta.published_at),
         published_by=meta.published_by,
         note=meta.note,
-        source=meta.source,
+        source=_shown_source(meta.source),
         plan_ids=list(plan_ids),
     )
     if meta.effective_to is not None:
         info.effective_to.CopyFrom(wire.date_to_proto(meta.effective_to))
+    withdrawn_at = getattr(meta, "withdrawn_at", None)
+    if withdrawn_at is not None:
+        info.withdrawn_at.CopyFrom(convert.datetime_to_timestamp(withdrawn_at))
+        info.withdrawn_reason = str(getattr(meta, "withdrawn_reason", ""))
     return info
+
+
+def _shown_source(source: str) -> str:
+    """A stored source as answers show it: a seeded file's name under the rules folder or an
+    upload's file name; an absolute path (kept by an older version) is cut to its file name."""
+    if source.startswith(("/", "\\")) or (len(source) > 2 and source[1] == ":"):
+        return file_name(source)
+    return source
 
 
 def published_info_to_proto(meta: PublishedVersion) -> rpb.RuleSetInfo:
@@ -208,3 +221,25 @@ class PayerRulesServicer(rpb_grpc.PayerRulesServiceServicer):
             return impact.report_to_proto(report)
         except Exception as exc:
             abort(context, exc, "PreviewImpact")
+
+    def WithdrawRuleSet(
+        self, request: rpb.WithdrawRuleSetRequest, context: grpc.ServicerContext
+    ) -> rpb.WithdrawRuleSetResponse:
+        try:
+            result = self._rule_sets.withdraw(
+                request.payer_id,
+                request.version,
+                request.reason,
+                request.withdrawn_by,
+                request.replacement_content,
+                request.replacement_source,
+            )
+            response = rpb.WithdrawRuleSetResponse(
+                rule_set=published_info_to_proto(result.withdrawn),
+                withdrawn=not result.already_withdrawn,
+            )
+            if result.replacement is not None:
+                response.replacement.CopyFrom(version_info_to_proto(result.replacement.version))
+            return response
+        except Exception as exc:
+            abort(context, exc, "WithdrawRuleSet")

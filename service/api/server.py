@@ -101,6 +101,9 @@ def build_server(
     impact: ImpactPreviewService | None = None,
     clinics: ClinicProfileService | None = None,
     interceptors: Sequence[grpc.ServerInterceptor[Any, Any]] = (),
+    credentials: grpc.ServerCredentials | None = None,
+    max_message_bytes: int | None = None,
+    max_concurrent_rpcs: int | None = None,
 ) -> GrpcServer:
     """Create and start the server bound to host:port (port 0 picks a free one).
 
@@ -111,9 +114,20 @@ def build_server(
     """
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="rpc"),
-        options=[("grpc.so_reuseport", 1 if reuse_port else 0)],
+        options=[
+            ("grpc.so_reuseport", 1 if reuse_port else 0),
+            *(
+                [
+                    ("grpc.max_receive_message_length", max_message_bytes),
+                    ("grpc.max_send_message_length", max_message_bytes),
+                ]
+                if max_message_bytes
+                else []
+            ),
+        ],
         # telemetry outermost, so a request the guard refuses is still counted and logged
         interceptors=[*interceptors, RequestGuard(limits_for(batch_max))],
+        maximum_concurrent_rpcs=max_concurrent_rpcs,
     )
     pb_grpc.add_EstimatorServiceServicer_to_server(  # type: ignore[no-untyped-call]
         QuotingServicer(quoter, batch_max=batch_max, quotes=quotes), server
@@ -142,7 +156,11 @@ def build_server(
     )
     bind_host = bracketed(host)
     try:
-        bound = server.add_insecure_port(f"{bind_host}:{port}")
+        address = f"{bind_host}:{port}"
+        if credentials is not None:
+            bound = server.add_secure_port(address, credentials)
+        else:
+            bound = server.add_insecure_port(address)
     except RuntimeError as exc:  # grpc raises RuntimeError when it cannot bind
         raise BindError(f"cannot listen on {bind_host}:{port}: {exc}") from exc
     if bound == 0:

@@ -5,6 +5,7 @@ The config file is TOML, found at --config FILE, else $MASSAGE_ESTIMATOR_CONFIG,
 
     target = "estimator.example.org:443"
     token = "s3cret"                 # sent as `authorization: Bearer s3cret` on every call
+    token_file = "/etc/massage-estimator/token"      # or: read the token from a file
     clinic = "/etc/massage-estimator/clinic.yaml"
 
     [tls]                            # any of these set: the channel uses TLS
@@ -13,7 +14,9 @@ The config file is TOML, found at --config FILE, else $MASSAGE_ESTIMATOR_CONFIG,
     key_file = "/etc/massage-estimator/client.key"
 
 Relative paths in the file are read relative to the file. Environment variables:
-MASSAGE_ESTIMATOR_TARGET, MASSAGE_ESTIMATOR_TOKEN, MASSAGE_ESTIMATOR_TLS_CA_FILE,
+MASSAGE_ESTIMATOR_TARGET, MASSAGE_ESTIMATOR_TOKEN (or MASSAGE_ESTIMATOR_TOKEN_FILE, or
+`massage-estimator --token-file FILE ...`: never a token on the command line, where process
+lists show it), MASSAGE_ESTIMATOR_TLS_CA_FILE,
 MASSAGE_ESTIMATOR_TLS_CERT_FILE, MASSAGE_ESTIMATOR_TLS_KEY_FILE, MASSAGE_ESTIMATOR_CLINIC.
 A bad file or setting is a usage error (exit 2), never a traceback.
 """
@@ -106,7 +109,7 @@ def _read_file(path: Path, explicit: bool) -> dict[str, Any]:
             data = tomllib.load(fh)
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"config file {path}: {exc}") from None
-    allowed = {"target", "token", "clinic", "tls"}
+    allowed = {"target", "token", "token_file", "clinic", "tls"}
     unknown = sorted(set(data) - allowed)
     if unknown:
         named = ", ".join(f"{u}{did_you_mean(u, sorted(allowed))}" for u in unknown)
@@ -129,7 +132,7 @@ def _read_file(path: Path, explicit: bool) -> dict[str, Any]:
     for key, value in flat.items():
         if not isinstance(value, str) or not value:
             raise ConfigError(f"config file {path}: {key} must be a non-empty string")
-        if key == "clinic" or key.startswith("tls_"):
+        if key in ("clinic", "token_file") or key.startswith("tls_"):
             flat[key] = str((path.parent / Path(value).expanduser()).resolve())
     return flat
 
@@ -149,10 +152,12 @@ def resolve(
     flags: dict[str, str | None] = {
         "target": target,
         "clinic": str(clinic) if clinic is not None else None,
+        "token_file": str(token_file_flag) if token_file_flag is not None else None,
     }
     env_names = {
         "target": "TARGET",
         "token": "TOKEN",
+        "token_file": "TOKEN_FILE",
         "clinic": "CLINIC",
         "tls_ca_file": "TLS_CA_FILE",
         "tls_cert_file": "TLS_CERT_FILE",
@@ -176,13 +181,42 @@ def resolve(
     )
     if (tls.cert_file is None) != (tls.key_file is None):
         raise ConfigError("tls cert_file and key_file must be given together (mutual TLS)")
+    token = values.get("token")
+    if "token_file" in values and (token is None or _wins(sources, "token_file", "token")):
+        token, sources["token"] = _read_token(Path(values["token_file"])), sources["token_file"]
     return Connection(
         target=values.get("target", DEFAULT_TARGET),
-        token=values.get("token"),
+        token=token,
         tls=tls,
         clinic_file=Path(values["clinic"]) if "clinic" in values else DEFAULT_CLINIC_FILE,
         sources=sources,
     )
+
+
+token_file_flag: Path | None = None
+"""Set by `massage-estimator --token-file FILE` (service.cli.main) before a command runs."""
+
+_RANK = ("flag", "env", "file")
+
+
+def _wins(sources: Mapping[str, str], a: str, b: str) -> bool:
+    """Whether setting `a` came from a stronger place than `b` (flag > env > file)."""
+
+    def rank(name: str) -> int:
+        where = sources.get(name, "default").split(" ", 1)[0]
+        return _RANK.index(where) if where in _RANK else len(_RANK)
+
+    return rank(a) < rank(b)
+
+
+def _read_token(path: Path) -> str:
+    try:
+        token = path.expanduser().read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ConfigError(f"token file {path}: {exc.strerror or exc}") from None
+    if not token or any(c.isspace() for c in token):
+        raise ConfigError(f"token file {path} must hold one token on one line")
+    return token
 
 
 def _pem(value: str | None) -> Path | None:

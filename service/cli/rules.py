@@ -163,7 +163,7 @@ def short_checksum(checksum: str) -> str:
 def _validate_one(
     target: str | None, config_file: Path | None, timeout: float, path: Path, text: str
 ) -> rpb.ValidateRuleSetResponse:
-    request = rpb.ValidateRuleSetRequest(content=text, source=str(path))
+    request = rpb.ValidateRuleSetRequest(content=text, source=path.name)
     response: rpb.ValidateRuleSetResponse = call_rules(
         target, lambda stub: stub.ValidateRuleSet(request, timeout=timeout), config_file
     )
@@ -354,7 +354,7 @@ def publish(
     results = []
     for path, text in contents:
         request = rpb.PublishRuleSetRequest(
-            content=text, source=str(path), published_by=by, note=note
+            content=text, source=path.name, published_by=by, note=note
         )
         results.append((path, _publish_one(target, config_file, timeout, request)))
     if as_json:
@@ -567,3 +567,66 @@ def diff(
         add_row(out, labels.get(change.kind, "?"), change.field, change.before, change.after)
     print_table(out)
     _print(f"{len(response.changes)} change(s)")
+
+
+# ---------------------------------------------------------------------------- withdraw
+
+
+@rules_app.command("withdraw")
+def withdraw(
+    payer_id: Annotated[str, typer.Argument(help="The payer id, e.g. acme-health.")],
+    version: Annotated[str, typer.Argument(help="The version label to withdraw, e.g. 2026.2.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why (kept and audited). Required.")],
+    replace_with: Annotated[
+        Path | None,
+        typer.Option(
+            "--replace-with",
+            help="A corrected rule file published in the same transaction (may start the same "
+            "day); without it the version it had superseded answers again.",
+            show_default=False,
+        ),
+    ] = None,
+    withdrawn_by: Annotated[
+        str | None,
+        typer.Option("--by", help="Who withdraws (default: your login name).", show_default=False),
+    ] = None,
+    target: common.TargetOpt = common.DEFAULT_TARGET,
+    config_file: common.ConfigOpt = None,
+    timeout: common.TimeoutOpt = common.DEFAULT_TIMEOUT,
+    as_json: common.JsonOpt = False,
+) -> None:
+    """Withdraw a published version: it stops answering at once (quotes saved before still
+    replay with it).
+
+    Examples:
+
+      massage-estimator rules withdraw acme-health 2026.2 --reason "wrong 97124 rate"
+
+      massage-estimator rules withdraw acme-health 2026.2 --reason "wrong 97124 rate"
+        --replace-with acme-2026-2-fixed.yaml
+    """
+    by = (withdrawn_by if withdrawn_by is not None else _default_publisher()).strip()
+    if not by:
+        raise typer.BadParameter("name who withdraws", param_hint="--by")
+    if not reason.strip():
+        raise typer.BadParameter("say why the version is withdrawn", param_hint="--reason")
+    request = rpb.WithdrawRuleSetRequest(
+        payer_id=payer_id, version=version, reason=reason, withdrawn_by=by
+    )
+    if replace_with is not None:
+        request.replacement_content = read_file(replace_with)
+        request.replacement_source = replace_with.name
+    response: rpb.WithdrawRuleSetResponse = call_rules(
+        target, lambda stub: stub.WithdrawRuleSet(request, timeout=timeout), config_file
+    )
+    if as_json:
+        print_json_value(as_dict(response))
+        return
+    gone = response.rule_set
+    state = "withdrew" if response.withdrawn else "already withdrawn:"
+    typer.echo(f"{state} {gone.payer_id} {gone.version} ({gone.withdrawn_reason})")
+    if response.HasField("replacement"):
+        new = response.replacement
+        typer.echo(f"replaced by {new.payer_id} {new.version}, checksum {new.checksum}")
+    else:
+        typer.echo("no replacement: the version it had superseded answers again")

@@ -46,6 +46,14 @@ DrainOpt = Annotated[
         help="On SIGTERM, keep answering every call this long with health NOT_SERVING (5).",
     ),
 ]
+InsecureOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--insecure",
+        help="Listen on a non-loopback address with no authentication (docs/security.md).",
+        show_default=False,
+    ),
+]
 LogLevelOpt = Annotated[
     str | None, typer.Option("--log-level", help="DEBUG, INFO, WARNING, ERROR.")
 ]
@@ -86,6 +94,7 @@ def serve(
     log_format: LogFormatOpt = None,
     metrics_port: MetricsPortOpt = None,
     otlp_endpoint: OtlpEndpointOpt = None,
+    insecure: InsecureOpt = None,
 ) -> None:
     """Start the estimator service on the published rules (the sample data by default).
 
@@ -114,6 +123,7 @@ def serve(
         log_format=log_format,
         metrics_port=metrics_port,
         otlp_endpoint=otlp_endpoint,
+        insecure=insecure or None,
     )
     # Before anything else logs (and before grpc is imported): in JSON mode the first line
     # is JSON too, the gRPC C core's included.

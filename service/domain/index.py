@@ -103,9 +103,11 @@ class RuleIndex:
         out: list[ServedPlan] = []
         for plan_id in self.plan_ids():
             entries = sorted(
-                self._entries[plan_id],
+                (e for e in self._entries[plan_id] if e.version.withdrawn_at is None),
                 key=lambda e: (e.version.effective_from, e.version.published_at),
             )
+            if not entries:  # every version of it withdrawn
+                continue
             latest = entries[-1]
             if payer_id is not None and latest.version.payer_id != payer_id:
                 continue
@@ -139,7 +141,7 @@ class RuleIndex:
         if entries is None:
             suggestions = close_matches(plan_id, self._entries, most=2)
             raise PlanNotFoundError(plan_id, suggestions)
-        known = [e for e in entries if as_of is None or e.version.published_at <= as_of]
+        known = [e for e in entries if _known(e.version, as_of)]
         if not known:
             raise NoRuleVersionError(
                 plan_id,
@@ -156,6 +158,16 @@ class RuleIndex:
             for e in sorted(known, key=lambda e: e.version.effective_from)
         )
         raise NoRuleVersionError(plan_id, date_of_service, f"published versions cover {ranges}")
+
+
+def _known(version: RuleSetVersion, as_of: datetime | None) -> bool:
+    """Published by `as_of` (default now) and not yet withdrawn then: a withdrawn version
+    stops answering from its withdrawal on, while quotes saved before it still replay."""
+    if as_of is None:
+        return version.withdrawn_at is None
+    return version.published_at <= as_of and (
+        version.withdrawn_at is None or as_of < version.withdrawn_at
+    )
 
 
 def _taking_over(version: RuleSetVersion, later: list[RuleSetVersion]) -> RuleSetVersion | None:

@@ -348,6 +348,7 @@ class RuleSetVersion:
     published_by: str = ""
     note: str = ""
     source: str = ""  # the file or upload it came from
+    withdrawn_at: datetime | None = None  # withdrawn versions answer only as of before this
 
     def covers(self, day: date) -> bool:
         return self.effective_from <= day and (

@@ -96,11 +96,21 @@ class Telemetry:
         clinic: Clinic,
         index: Callable[[], RuleIndex],
         refresh: Callable[[], object],
+        payer_allowed: Callable[[str], bool] | None = None,
+        max_content_bytes: int | None = None,
     ) -> RuleSetService:
         """The publish use cases, each publish in a span when tracing is on."""
         if self.tracer is None:
-            return RuleSetService(store, clinic, index, refresh)
-        return TracedRuleSetService(store, clinic, index, refresh, tracer=self.tracer)
+            return RuleSetService(store, clinic, index, refresh, payer_allowed, max_content_bytes)
+        return TracedRuleSetService(
+            store,
+            clinic,
+            index,
+            refresh,
+            payer_allowed,
+            max_content_bytes,
+            tracer=self.tracer,
+        )
 
     def serve_metrics(self, host: str, port: int | None) -> None:
         """Start /metrics on host:port (port 0 picks a free one, logged) when metrics are on."""
@@ -158,10 +168,12 @@ class TracedRuleSetService(RuleSetService):
         clinic: Clinic,
         index: Callable[[], RuleIndex],
         refresh: Callable[[], object],
+        payer_allowed: Callable[[str], bool] | None = None,
+        max_content_bytes: int | None = None,
         *,
         tracer: RpcTracer,
     ) -> None:
-        super().__init__(store, clinic, index, refresh)
+        super().__init__(store, clinic, index, refresh, payer_allowed, max_content_bytes)
         self._tracer = tracer
 
     def publish(self, content: str, source: str, published_by: str, note: str) -> PublishResult:

@@ -23,6 +23,7 @@ import pickle
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -46,10 +47,17 @@ from service.storage.tables import (
     PlanVersionRow,
     RuleSetVersionBuildRow,
     RuleSetVersionRow,
+    RuleSetWithdrawalRow,
     SavedQuoteRow,
 )
 from service.usecases.errors import StoreUnavailableError
-from service.usecases.ports import NewQuote, PublishedVersion, PublishResult, SavedQuote
+from service.usecases.ports import (
+    NewQuote,
+    PublishedVersion,
+    PublishResult,
+    SavedQuote,
+    WithdrawResult,
+)
 from service.usecases.publishing import plan_publish
 
 if TYPE_CHECKING:
@@ -148,8 +156,13 @@ class RuleStore(ClinicVersions):
             count, max_id = session.exec(
                 select(func.count(col(RuleSetVersionRow.id)), func.max(RuleSetVersionRow.id))
             ).one()
+            withdrawn = session.exec(select(func.count(col(RuleSetWithdrawalRow.id)))).one()
         clinics = self.clinic_change_marker()
-        return f"{count}:{max_id or 0}" + ("" if clinics == "0:0" else f"/{clinics}")
+        return (
+            f"{count}:{max_id or 0}"
+            + (f":w{withdrawn}" if withdrawn else "")
+            + ("" if clinics == "0:0" else f"/{clinics}")
+        )
 
     @reaching_store()
     def list_versions(
@@ -198,6 +211,7 @@ class RuleStore(ClinicVersions):
             keys = [_build_key(row, row.content, clinic) for row in rows]
             wanted = [k for k in keys if k not in self._built] if self.use_builds else []
             stored = _stored_builds(session, wanted)
+            withdrawals = _withdrawals(session)
         fresh: list[dict[str, Any]] = []
         out = []
         for row, key in zip(rows, keys, strict=True):
@@ -217,6 +231,8 @@ class RuleStore(ClinicVersions):
             version = self._versions.get(published)
             if version is None:
                 version = self._versions[published] = _version(row, built)
+            if row.id in withdrawals:  # not cached: a withdrawal comes later than the build
+                version = replace(version, withdrawn_at=withdrawals[row.id].withdrawn_at)
             out.append(version)
         if fresh:
             self._save_builds(fresh)
@@ -268,7 +284,36 @@ class RuleStore(ClinicVersions):
             )
         ).all():
             plans.setdefault(version_id, []).append(plan_id)
-        return [PublishedVersion.of(r, plans.get(r.id, ())) for r in rows]
+        withdrawals = _withdrawals(session)
+        out = []
+        for r in rows:
+            meta = PublishedVersion.of(r, plans.get(r.id, ()))
+            gone = withdrawals.get(r.id) if r.id is not None else None
+            if gone is not None:
+                meta = replace(meta, withdrawn_at=gone.withdrawn_at, withdrawn_reason=gone.reason)
+            out.append(meta)
+        return out
+
+    def _active_metas(
+        self, session: Session, parsed_list: Sequence[ParsedRuleSet]
+    ) -> list[PublishedVersion]:
+        """The versions a publish is checked against: withdrawn ones no longer count. A file
+        identical to a withdrawn version is refused (its checksum stays taken)."""
+        metas = self._metas(session)
+        taken = {(m.payer_id, m.checksum): m for m in metas if m.withdrawn_at is not None}
+        problems = [
+            Problem(
+                p.source,
+                "version",
+                f"is identical to the withdrawn version {version_label(taken[key])}; "
+                "publish a corrected file under a new version label",
+            )
+            for p in parsed_list
+            if (key := (p.payer_id, p.checksum)) in taken
+        ]
+        if problems:
+            raise PublishRejectedError(problems)
+        return [m for m in metas if m.withdrawn_at is None]
 
     # ------------------------------------------------------------------ writes
 
@@ -276,7 +321,11 @@ class RuleStore(ClinicVersions):
     def check(self, parsed_list: Sequence[ParsedRuleSet]) -> list[Problem]:
         """Dry run: the problems publishing `parsed_list` now would raise (writes nothing)."""
         with Session(self.engine) as session:
-            return check_publish_batch(parsed_list, self._metas(session))
+            try:
+                active = self._active_metas(session, parsed_list)
+            except PublishRejectedError as exc:
+                return list(exc.problems)
+            return check_publish_batch(parsed_list, active)
 
     def publish(
         self,
@@ -311,7 +360,8 @@ class RuleStore(ClinicVersions):
             # can be to the commit: a quote saved meanwhile replays (as of its own time) with
             # exactly the versions it was priced with.
             published_at = (now or datetime.now(UTC)).astimezone(UTC)
-            plan = plan_publish(parsed_list, self._metas(session), published_at, published_by, note)
+            active = self._active_metas(session, parsed_list)
+            plan = plan_publish(parsed_list, active, published_at, published_by, note)
             if plan.rejected:
                 raise PublishRejectedError(plan.problems)
             new = [(parsed_list[i], plan.results[i].version) for i in plan.new]
@@ -335,6 +385,59 @@ class RuleStore(ClinicVersions):
             log.info("published %s by %s", version_label(parsed), published_by)
         return plan.results
 
+    def withdraw(
+        self,
+        payer_id: str,
+        version: str,
+        withdrawn_by: str,
+        reason: str,
+        replacement: ParsedRuleSet | None = None,
+        now: datetime | None = None,
+    ) -> WithdrawResult | None:
+        """Withdraw one version and publish its replacement (if any) in ONE transaction under
+        the publish lock: both happen or neither. A second withdrawal changes nothing."""
+        with self._locked(_PUBLISH_LOCK_KEY) as conn, Session(bind=conn) as session:
+            row = session.exec(
+                select(RuleSetVersionRow).where(
+                    RuleSetVersionRow.payer_id == payer_id, RuleSetVersionRow.version == version
+                )
+            ).first()
+            if row is None or row.id is None:
+                return None
+            if row.id in _withdrawals(session):
+                (meta,) = [m for m in self._metas(session) if m.version == version
+                           and m.payer_id == payer_id]  # fmt: skip
+                return WithdrawResult(meta, None, already_withdrawn=True)
+            at = (now or datetime.now(UTC)).astimezone(UTC)
+            session.add(
+                RuleSetWithdrawalRow(
+                    rule_set_version_id=row.id,
+                    withdrawn_at=at,
+                    withdrawn_by=withdrawn_by,
+                    reason=reason,
+                )
+            )
+            session.flush()
+            result: PublishResult | None = None
+            if replacement is not None:
+                active = self._active_metas(session, [replacement])
+                plan = plan_publish([replacement], active, at, withdrawn_by, None)
+                if plan.rejected:
+                    raise PublishRejectedError(plan.problems)  # rolls the withdrawal back too
+                result = plan.results[0]
+                if plan.new:
+                    _insert(session, replacement, result.version)
+                    session.flush()
+            (meta,) = [m for m in self._metas(session) if m.version == version
+                       and m.payer_id == payer_id]  # fmt: skip
+            if self.dialect == "postgresql":
+                conn.execute(
+                    sa.text("SELECT pg_notify(:channel, :payload)"),
+                    {"channel": NOTIFY_CHANNEL, "payload": f"withdrawn {payer_id} {version}"},
+                )
+        log.info("withdrew %s %s by %s", payer_id, version, withdrawn_by)
+        return WithdrawResult(meta, result)
+
     def seed_from_dir(self, rules_dir: Path | str, published_by: str = "sample-data") -> int:
         """On first start, publish every rule file of `rules_dir` (all or nothing).
 
@@ -351,7 +454,13 @@ class RuleStore(ClinicVersions):
             return 0
         clinic, parsed_list = rulefiles.load_rules_dir(Path(rules_dir))
         self.clinic = clinic
-        ordered = sorted(parsed_list, key=lambda p: (p.payer_id, p.effective_from, p.version))
+        if not self.is_empty():
+            return 0
+        root = Path(rules_dir).resolve()
+        ordered = sorted(
+            (replace(p, source=_relative_source(p.source, root)) for p in parsed_list),
+            key=lambda p: (p.payer_id, p.effective_from, p.version),
+        )
         results = self.publish_many(ordered, published_by, note=None)
         return sum(1 for r in results if r.created)
 
@@ -424,6 +533,11 @@ class RuleStore(ClinicVersions):
 
 def _digest(text: str) -> bytes:
     return hashlib.blake2b(text.encode(), digest_size=16).digest()
+
+
+def _withdrawals(session: Session) -> dict[int, RuleSetWithdrawalRow]:
+    rows = session.exec(select(RuleSetWithdrawalRow)).all()
+    return {r.rule_set_version_id: r for r in rows}
 
 
 def _insert(session: Session, parsed: ParsedRuleSet, version: RuleSetVersion) -> tuple[int, str]:
@@ -555,6 +669,15 @@ def _sqlite_setup(engine: Engine) -> None:
     def _on_begin(conn: Connection) -> None:
         immediate = conn.get_execution_options().get(_IMMEDIATE, False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def _relative_source(source: str, root: Path) -> str:
+    """A seeded file's name under the rules folder (acme-health/2026.yaml): rule-set answers
+    name the file, never a server path."""
+    try:
+        return Path(source).resolve().relative_to(root).as_posix()
+    except ValueError:
+        return Path(source).name
 
 
 def create_store(database_url: str) -> RuleStore:

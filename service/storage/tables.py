@@ -175,3 +175,53 @@ class ClinicProfileVersionRow(ClinicProfileVersionBase, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     content: str = Field(sa_type=sa.Text)
+
+
+# ---------------------------------------------------------------------------- api_key, audit
+
+
+class ApiKeyRow(SQLModel, table=True):
+    """An API key: its public id, who it is for, its role and payers, and the SHA-256 of the
+    token (never the token). Revoking sets revoked_at; rows are never deleted, so a revoked
+    key keeps authentication on."""
+
+    __tablename__ = "api_key"
+
+    id: str = Field(primary_key=True, max_length=32)
+    name: str = Field(max_length=200)
+    role: str = Field(max_length=32)
+    payer_ids: str = Field(default="", sa_type=sa.Text)  # space-separated
+    token_hash: str = Field(max_length=64)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class AuditRow(SQLModel, table=True):
+    """One audit entry; service.storage only ever inserts into this table."""
+
+    __tablename__ = "audit_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(sa_type=UTCDateTime, index=True)
+    identity_id: str = Field(max_length=200)
+    identity_name: str = Field(max_length=200)
+    action: str = Field(max_length=100)
+    outcome: str = Field(max_length=40)
+    payer_id: str = Field(default="", max_length=100)
+    version: str = Field(default="", max_length=100)
+    checksum: str = Field(default="", max_length=100)
+    detail: str = Field(default="", sa_type=sa.Text)
+
+
+class RuleSetWithdrawalRow(SQLModel, table=True):
+    """A withdrawn version: from `withdrawn_at` on it no longer answers (quotes saved before
+    still replay with it). Inserted once, never updated; the version row itself never changes."""
+
+    __tablename__ = "rule_set_withdrawal"
+
+    id: int | None = Field(default=None, primary_key=True)
+    rule_set_version_id: int = Field(foreign_key="rule_set_version.id", unique=True)
+    withdrawn_at: datetime = Field(sa_type=UTCDateTime)
+    withdrawn_by: str = Field(max_length=200)
+    reason: str = Field(sa_type=sa.Text)

@@ -75,3 +75,9 @@ class StoreUnavailableError(EstimatorError):
             or "the rule store is unreachable; publishes, rule-set reads and saved quotes are "
             "unavailable until it is back (quotes are still answered)"
         )
+
+
+class PermissionDeniedError(EstimatorError):
+    """The caller may not act for this payer (PERMISSION_DENIED)."""
+
+    reason = "PERMISSION_DENIED"

@@ -27,7 +27,7 @@ from service.domain.money import Cents
 from service.domain.problems import Problem
 from service.domain.quoting import Quoter
 from service.domain.versions import check_publish_batch
-from service.usecases.errors import RuleSetInvalidError
+from service.usecases.errors import PermissionDeniedError, RuleSetInvalidError
 from service.usecases.ports import QuoteStore, RuleStore, SavedQuote
 
 LARGEST_CHANGES = 20
@@ -151,7 +151,11 @@ class ImpactPreviewService:
         index: Callable[[], RuleIndex],
         parse_saved: Callable[[Mapping[str, Any]], SessionRequest],
         clock: Callable[[], datetime] | None = None,
+        payer_allowed: Callable[[str], bool] | None = None,
     ) -> None:
+        """`payer_allowed(payer_id)`: whether the caller may act for the draft's payer
+        (scoped like a publish: another payer's draft is PERMISSION_DENIED)."""
+        self._allowed = payer_allowed or (lambda _payer: True)
         self._store = store
         self._clinic = clinic
         self._index = index
@@ -169,6 +173,10 @@ class ImpactPreviewService:
         parsed, warnings = rulefiles.validate_rule_set(content, source, self._clinic)
         if parsed is None:
             raise RuleSetInvalidError(source, warnings)
+        if not self._allowed(parsed.payer_id):
+            raise PermissionDeniedError(
+                f"you may not preview the impact of rules of {parsed.payer_id!r}"
+            )
         current = self._index()
         now = self._clock()
         latest = max((v.published_at for v in current.versions), default=now)

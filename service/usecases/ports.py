@@ -55,6 +55,8 @@ class PublishedVersion:
     note: str
     source: str
     plan_ids: tuple[str, ...] = ()
+    withdrawn_at: datetime | None = None
+    withdrawn_reason: str = ""
 
     @property
     def plans(self) -> tuple[PlanRef, ...]:
@@ -148,6 +150,28 @@ class RuleStore(Protocol):
     ) -> PublishResult:
         """Publish one rule set, or raise PublishRejectedError and write nothing."""
         ...
+
+    def withdraw(
+        self,
+        payer_id: str,
+        version: str,
+        withdrawn_by: str,
+        reason: str,
+        replacement: ParsedRuleSet | None = None,
+        now: datetime | None = None,
+    ) -> WithdrawResult | None:
+        """Withdraw a version and publish its replacement, if any, in one transaction (None
+        when the version is not published; PublishRejectedError writes nothing)."""
+        ...
+
+
+@dataclass(frozen=True)
+class WithdrawResult:
+    """The withdrawn version (with its withdrawal) and the replacement published with it."""
+
+    withdrawn: PublishedVersion
+    replacement: PublishResult | None = None
+    already_withdrawn: bool = False
 
 
 class QuoteStore(Protocol):

@@ -82,7 +82,7 @@ def test_validate_good_bad_and_missing_files(tmp_path: Path, target: str) -> Non
     assert refused.returncode == 1
     assert f"invalid: {bad}: " in refused.stdout
     assert re.search(
-        rf"error: {re.escape(str(bad))}: plans\[acme-ppo-gold\]\.in_network\.coinsurance_percent: ",
+        rf"error: {re.escape(bad.name)}: plans\[acme-ppo-gold\]\.in_network\.coinsurance_percent: ",
         refused.stdout,
     ), refused.stdout
 

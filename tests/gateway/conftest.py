@@ -27,11 +27,12 @@ from .helpers import (
 
 
 def _inputs_newer_than(binary: Path) -> bool:
-    """True when a proto, the gateway main or the build script changed after the build."""
+    """True when a proto, the gateway's Go code or widget, or the build script changed."""
     built = binary.stat().st_mtime
     inputs = [
         *(REPO_ROOT / "protos").rglob("*.proto"),
         *(REPO_ROOT / "gateway").glob("*.go"),
+        *(REPO_ROOT / "gateway" / "widget").glob("*"),  # embedded in the binary
         BUILD_SCRIPT,
     ]
     return any(p.stat().st_mtime > built for p in inputs)

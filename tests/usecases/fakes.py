@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,7 +15,13 @@ from service.domain.model import Clinic, RuleSetVersion
 from service.domain.problems import Problem
 from service.domain.versions import PublishRejectedError, check_publish_batch
 from service.rulefiles import ParsedRuleSet
-from service.usecases.ports import NewQuote, PublishedVersion, PublishResult, SavedQuote
+from service.usecases.ports import (
+    NewQuote,
+    PublishedVersion,
+    PublishResult,
+    SavedQuote,
+    WithdrawResult,
+)
 from service.usecases.publishing import plan_publish
 
 
@@ -43,7 +50,12 @@ class InMemoryStore:
         return None
 
     def load_versions(self, clinic: Clinic) -> list[RuleSetVersion]:
-        return [p.to_version(m.published_at, m.published_by, m.note) for m, p in self.published]
+        return [
+            replace(
+                p.to_version(m.published_at, m.published_by, m.note), withdrawn_at=m.withdrawn_at
+            )
+            for m, p in self.published
+        ]
 
     def check(self, parsed_list: Sequence[ParsedRuleSet]) -> list[Problem]:
         return check_publish_batch(parsed_list, self.list_versions())
@@ -64,6 +76,39 @@ class InMemoryStore:
             meta = PublishedVersion.of(v, [p.plan_id for p in v.plans])
             self.published.append((meta, parsed))
         return plan.results[0]
+
+    def withdraw(
+        self,
+        payer_id: str,
+        version: str,
+        withdrawn_by: str,
+        reason: str,
+        replacement: ParsedRuleSet | None = None,
+        now: datetime | None = None,
+    ) -> WithdrawResult | None:
+        """The SQL store's withdrawal in lists: all or nothing."""
+        at = now or datetime.now(UTC)
+        for i, (m, parsed) in enumerate(self.published):
+            if (m.payer_id, m.version) != (payer_id, version):
+                continue
+            if m.withdrawn_at is not None:
+                return WithdrawResult(m, None, already_withdrawn=True)
+            before = list(self.published)
+            gone = replace(m, withdrawn_at=at, withdrawn_reason=reason)
+            self.published[i] = (gone, parsed)
+            result = None
+            if replacement is not None:
+                active = [v for v in self.list_versions() if v.withdrawn_at is None]
+                plan = plan_publish([replacement], active, at, withdrawn_by, None)
+                if plan.rejected:
+                    self.published = before
+                    raise PublishRejectedError(plan.problems)
+                result = plan.results[0]
+                v = result.version
+                self.published.append((PublishedVersion.of(v, [p.plan_id for p in v.plans]),
+                                       replacement))  # fmt: skip
+            return WithdrawResult(gone, result)
+        return None
 
     def save_quote(self, quote: NewQuote, now: datetime | None = None) -> SavedQuote:
         saved = SavedQuote(str(uuid.uuid4()), now or datetime.now(UTC), quote)

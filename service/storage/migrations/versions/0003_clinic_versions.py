@@ -7,7 +7,7 @@ clinic_profile_version table is seeded from the rules folder's clinics/ files, o
 clinic.yaml as a one-location profile (RuleStore.seed_clinics_from_dir).
 
 Revision ID: 0003
-Revises: 0001
+Revises: 0002
 Create Date: 2026-12-01
 """
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0003"
-down_revision: str | None = "0001"
+down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
