@@ -12,13 +12,12 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from service.app import start
-from service.settings import Settings
+from tests.api.security_helpers import secured_server
 
 from .helpers import REPO_ROOT, Gateway, start_gateway, stop_gateway, wait_healthy
 
@@ -37,21 +36,18 @@ SCHEMATHESIS_EXCLUDED = ["negative_data_rejection"]
 
 @pytest.fixture(scope="module")
 def fuzz_gateway(
-    gateway_binary: Path,
-    service_settings: Callable[..., Settings],
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[Gateway]:
+    gateway_binary: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Gateway, str]]:
+    """The gateway in front of a server with authentication on, and an admin token: the
+    fuzzer reaches the real handlers of every route (no rate limit, so none answers 429)."""
     db = tmp_path_factory.mktemp("schemathesis-db") / "rules.db"
-    app = start(service_settings(db))
-    try:
-        gw = start_gateway(gateway_binary, app.target)
+    with secured_server(db, rate_limit_per_second=0) as secured:
+        gw = start_gateway(gateway_binary, secured.app.target)
         try:
             wait_healthy(gw)
-            yield gw
+            yield gw, secured.tokens["admin"]
         finally:
             stop_gateway(gw)
-    finally:
-        app.stop(grace=1.0)
 
 
 def declared_statuses_config() -> str:
@@ -74,7 +70,7 @@ def declared_statuses_config() -> str:
     return "\n".join(lines)
 
 
-def schemathesis_command(base_url: str, report: Path, config: Path) -> list[str]:
+def schemathesis_command(base_url: str, report: Path, config: Path, token: str) -> list[str]:
     return [
         sys.executable,
         "-m",
@@ -85,6 +81,8 @@ def schemathesis_command(base_url: str, report: Path, config: Path) -> list[str]
         str(SWAGGER),
         "--url",
         base_url,
+        "--header",
+        f"Authorization: Bearer {token}",
         "--checks",
         "all",
         *(["--exclude-checks", ",".join(SCHEMATHESIS_EXCLUDED)] if SCHEMATHESIS_EXCLUDED else []),
@@ -106,12 +104,13 @@ def schemathesis_command(base_url: str, report: Path, config: Path) -> list[str]
     ]
 
 
-def test_schemathesis_finds_no_failure(fuzz_gateway: Gateway, tmp_path: Path) -> None:
+def test_schemathesis_finds_no_failure(fuzz_gateway: tuple[Gateway, str], tmp_path: Path) -> None:
+    gateway, token = fuzz_gateway
     env = {**os.environ, "SCHEMATHESIS_TELEMETRY": "false", "NO_COLOR": "1"}
     config = tmp_path / "schemathesis.toml"
     config.write_text(declared_statuses_config())
     result = subprocess.run(
-        schemathesis_command(fuzz_gateway.base_url, tmp_path / "junit.xml", config),
+        schemathesis_command(gateway.base_url, tmp_path / "junit.xml", config, token),
         cwd=tmp_path,
         capture_output=True,
         text=True,
