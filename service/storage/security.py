@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
+from service.storage.store import reaching_store
 from service.storage.tables import ApiKeyRow, AuditRow
 from service.usecases.identities import ApiKey, AuditRecord, Role, new_token
 
@@ -77,7 +78,8 @@ class SecurityStore:
     # ------------------------------------------------------------------ audit
 
     def append_audit(self, record: AuditRecord) -> None:
-        with Session(self.engine) as session:
+        """Append one record; an unreachable database is StoreUnavailableError."""
+        with reaching_store(), Session(self.engine) as session:
             session.add(
                 AuditRow(
                     at=record.at,

@@ -15,15 +15,18 @@ from pathlib import Path
 
 import grpc
 import pytest
+from massage_estimator.v1 import clinics_pb2 as cpb
+from massage_estimator.v1 import clinics_pb2_grpc as cpb_grpc
 from massage_estimator.v1 import estimator_pb2 as pb
 from massage_estimator.v1 import payer_rules_pb2 as rpb
 
 from tests.api.helpers import d, issue_example, usd
-from tests.api.rules_helpers import acme_variant, clients_for
+from tests.api.rules_helpers import REPO_ROOT, acme_variant, clients_for
 from tests.api.test_security_matrix import all_rpcs
 from tests.cli.test_cli import command
 from tests.gateway.conftest import gateway_binary  # noqa: F401 - the fixture, reused here
 from tests.gateway.helpers import http, start_gateway, stop_gateway, wait_healthy
+from tests.interop.conftest import FIXTURES
 
 DIAGNOSIS = "M62.838"
 SERVICE_DAY = "2026-03-17"
@@ -32,8 +35,20 @@ DEDUCTIBLE = "437.19"
 CLIENT_NAME = "Zebulon Quixotic-Farnsworth"
 CLIENT_DOB = "1961-07-29"
 NOTE = "patient Zebulon says lumbar pain since fall"
+MEMBER_ID = "ZQF771199"
 PLANTED = (DIAGNOSIS, SERVICE_DAY, REFERRAL_DAY, DEDUCTIBLE, CLIENT_NAME, "Zebulon",
-           CLIENT_DOB, "20260317", "lumbar pain")  # fmt: skip
+           CLIENT_DOB, "20260317", "lumbar pain", "ZEBULON", "QUIXOTIC", "19610729",
+           MEMBER_ID)  # fmt: skip
+
+
+def phi_271() -> str:
+    """The Acme sample 271 about our planted client: name, birth date and member id."""
+    text = (FIXTURES / "acme-ppo-gold-active.271").read_text()
+    return (
+        text.replace("RIVERA*JORDAN", "QUIXOTIC-FARNSWORTH*ZEBULON")
+        .replace("19850412", "19610729")
+        .replace("ACM100200300", MEMBER_ID)
+    )
 
 
 def phi_session(**changes: object) -> pb.SessionDetails:
@@ -102,6 +117,16 @@ def test_no_planted_value_reaches_any_log(
         called.add("EstimateSession")
         e.GetQuote(pb.GetQuoteRequest(quote_id=saved.quote_id))
         called.add("GetQuote")
+        e.GetQuoteFhir(pb.GetQuoteFhirRequest(quote_id=saved.quote_id))
+        called.add("GetQuoteFhir")
+        from_271 = phi_session(eligibility_271=phi_271())
+        from_271.ClearField("accumulators")
+        e.EstimateSession(pb.EstimateSessionRequest(session=from_271, save_quote=True))
+        inactive = from_271.eligibility_271.replace("EB*1**30", "EB*6**30")
+        with pytest.raises(grpc.RpcError):  # refused: the 271 says coverage is not active
+            e.EstimateSession(
+                pb.EstimateSessionRequest(session=phi_session(eligibility_271=inactive))
+            )
         plan = phi_session()
         plan.ClearField("date_of_service")
         e.EstimateTreatmentPlan(
@@ -139,6 +164,34 @@ def test_no_planted_value_reaches_any_log(
             )
         )
         called.add("WithdrawRuleSet")
+        r.PreviewImpact(
+            rpb.PreviewImpactRequest(
+                content=content,
+                source="z.yaml",
+                batch=rpb.PreviewImpactBatch(sessions=[phi_session(), bad]),
+            )
+        )
+        called.add("PreviewImpact")
+        k = cpb_grpc.ClinicServiceStub(c.channel)  # type: ignore[no-untyped-call]
+        profile = (REPO_ROOT / "payer_rules" / "clinics" / "harbor" / "1.yaml").read_text()
+        k.ValidateClinicProfile(cpb.ValidateClinicProfileRequest(content=profile, source="1.yaml"))
+        called.add("ValidateClinicProfile")
+        k.PublishClinicProfile(
+            cpb.PublishClinicProfileRequest(
+                content=profile, source="1.yaml", published_by="phi-test", note=NOTE
+            )
+        )
+        called.add("PublishClinicProfile")
+        k.ListClinicProfiles(cpb.ListClinicProfilesRequest())
+        called.add("ListClinicProfiles")
+        k.GetClinicProfile(cpb.GetClinicProfileRequest(clinic_id="harbor", version="1"))
+        called.add("GetClinicProfile")
+        k.DiffClinicProfiles(
+            cpb.DiffClinicProfilesRequest(clinic_id="harbor", from_version="1", to_version="1")
+        )
+        called.add("DiffClinicProfiles")
+        k.ListClinicLocations(cpb.ListClinicLocationsRequest(date_of_service=d(SERVICE_DAY)))
+        called.add("ListClinicLocations")
     assert {rpc.rsplit("/", 1)[1] for rpc in all_rpcs()} <= called, "an RPC was not exercised"
 
     gateway = start_gateway(gateway_binary, server.target)

@@ -36,6 +36,7 @@ from service.api.security.permissions import (
     service_of,
 )
 from service.api.security.ratelimit import RateLimiter
+from service.usecases.errors import StoreUnavailableError
 from service.usecases.identities import AuditLog, AuditRecord
 from service.wire import status
 
@@ -209,6 +210,19 @@ class SecurityInterceptor(grpc.ServerInterceptor):  # type: ignore[type-arg]
         )
         try:
             self._audit.append_audit(record)
+        except StoreUnavailableError:
+            # The store is down (the watcher reports the outage): the record goes to the log
+            # instead, in one line, so the attempt is not lost from the trail.
+            log.error(
+                "cannot write the audit record (the rule store is unreachable): %s by %s (%s) "
+                "payer=%s version=%s outcome=%s",
+                record.action,
+                record.identity_name,
+                record.identity_id,
+                record.payer_id,
+                record.version,
+                record.outcome,
+            )
         except Exception:  # the answer is already decided; an unwritten audit is loud
             log.exception("cannot write the audit record of %s", record.action)
 
