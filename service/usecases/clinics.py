@@ -4,7 +4,6 @@ locations that price a date (what GFEs and `plans --location` read)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -14,11 +13,11 @@ from service.domain.index import RuleIndex
 from service.domain.model import Clinic
 from service.domain.problems import Problem
 from service.domain.suggest import did_you_mean
-from service.domain.versions import Change, PublishRejectedError, diff_versions
+from service.domain.versions import PublishRejectedError, diff_versions
 from service.rulefiles.clinics import ParsedClinicProfile, PlansByPayer, validate_clinic_profile
 from service.usecases.errors import NotFoundError, RuleSetInvalidError, RuleSetRejectedError
 from service.usecases.ports import ClinicPublishResult, ClinicStore
-from service.usecases.rule_sets import _publish_violations
+from service.usecases.rule_sets import Validation, VersionDiff, _publish_violations
 
 DEFAULT_SOURCE = "(uploaded clinic profile)"
 
@@ -37,22 +36,9 @@ class ClinicProfileRejectedError(RuleSetRejectedError):
     resource_type = "clinic_profile"
 
 
-@dataclass(frozen=True)
-class ClinicValidation:
-    parsed: ParsedClinicProfile | None
-    problems: list[Problem]
-    already_published: bool = False
-
-    @property
-    def valid(self) -> bool:
-        return self.parsed is not None and not any(p.is_error for p in self.problems)
-
-
-@dataclass(frozen=True)
-class ClinicDiff:
-    before: ClinicVersionMeta
-    after: ClinicVersionMeta
-    changes: list[Change]
+# The same shapes as a rule set's (service.usecases.rule_sets), for clinic profile versions.
+ClinicValidation = Validation[ParsedClinicProfile]
+ClinicDiff = VersionDiff[ClinicVersionMeta]
 
 
 class ClinicProfileService:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from service import rulefiles
 from service.domain.errors import FieldViolation, InvalidRequestError
@@ -32,12 +32,17 @@ DEFAULT_SOURCE = "upload"
 MAX_PUBLISHED_BY = 200  # the rule_set_version.published_by column (PostgreSQL enforces it)
 
 
-@dataclass(frozen=True)
-class Validation:
-    """A dry run of publishing one file: its identity when it parses, every problem (its own
-    and those against the published versions), and whether it is published already."""
+Parsed = TypeVar("Parsed")
+Meta = TypeVar("Meta")
 
-    parsed: ParsedRuleSet | None
+
+@dataclass(frozen=True)
+class Validation(Generic[Parsed]):
+    """A dry run of publishing one file (a rule set or a clinic profile): its identity when
+    it parses, every problem (its own and those against the published versions), and whether
+    it is published already."""
+
+    parsed: Parsed | None
     problems: list[Problem]
     already_published: bool = False
 
@@ -47,9 +52,11 @@ class Validation:
 
 
 @dataclass(frozen=True)
-class VersionDiff:
-    before: PublishedVersion
-    after: PublishedVersion
+class VersionDiff(Generic[Meta]):
+    """What changed between two published versions, and which two they are."""
+
+    before: Meta
+    after: Meta
     changes: list[Change]
 
 
@@ -76,7 +83,7 @@ class RuleSetService:
 
     # ------------------------------------------------------------------ validate / publish
 
-    def validate(self, content: str, source: str) -> Validation:
+    def validate(self, content: str, source: str) -> Validation[ParsedRuleSet]:
         """Check a file as publishing it now would; writes nothing."""
         parsed, problems = self._parse(content, file_name(source) or DEFAULT_SOURCE)
         if parsed is None:
@@ -191,7 +198,9 @@ class RuleSetService:
         _require({"payer_id": payer_id, "version": version})
         return self._with_content(payer_id, version, "version")
 
-    def diff(self, payer_id: str, from_version: str, to_version: str) -> VersionDiff:
+    def diff(
+        self, payer_id: str, from_version: str, to_version: str
+    ) -> VersionDiff[PublishedVersion]:
         """What changed between two versions of one payer, field by field."""
         _require({"payer_id": payer_id, "from_version": from_version, "to_version": to_version})
         before, content_a = self._with_content(payer_id, from_version, "from_version")
