@@ -97,10 +97,22 @@ class EstimatorServicer(pb_grpc.EstimatorServiceServicer):
         req = self.parse_session(session, prefix)
         if not session.eligibility_271:
             return req, None
+        found = self._reconcile(session, req, prefix, as_of)
+        return found.request, found
+
+    def _reconcile(
+        self,
+        session: pb.SessionDetails,
+        request: model.SessionRequest,
+        prefix: str,
+        as_of: datetime | None,
+    ) -> Reconciliation:
+        """The session's 271 read against the rules (and the network) that price
+        `request`; its problems are named under `prefix`."""
         try:
-            found = reconcile(
+            return reconcile(
                 session.eligibility_271,
-                req,
+                request,
                 self._quoter.rules_for,
                 as_of,
                 convert.typed_accumulators(session),
@@ -108,7 +120,6 @@ class EstimatorServicer(pb_grpc.EstimatorServiceServicer):
             )
         except InvalidRequestError as exc:
             raise exc.prefixed(prefix) from None
-        return found.request, found
 
     def parse_session(self, session: pb.SessionDetails, prefix: str) -> model.SessionRequest:
         """The request a session describes; when the wire format already has bad fields, the
@@ -184,17 +195,7 @@ class EstimatorServicer(pb_grpc.EstimatorServiceServicer):
         domain = self._quoter.plan_violations(template, dates if explicit else None)
         if domain:  # the 271 is read against a session the plan accepts
             _refuse([], _plan_paths(domain))
-        try:
-            return reconcile(
-                session.eligibility_271,
-                template,
-                self._quoter.rules_for,
-                as_of,
-                convert.typed_accumulators(session),
-                decide_network=lambda r: self._quoter.network_decided(r, as_of),
-            )
-        except InvalidRequestError as exc:
-            raise exc.prefixed("session.") from None
+        return self._reconcile(session, template, "session.", as_of)
 
     # ------------------------------------------------------------------ batch
 

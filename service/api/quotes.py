@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import grpc
 from google.protobuf import json_format, struct_pb2
@@ -91,20 +91,34 @@ class QuotingServicer(EstimatorServicer):
         except Exception as exc:
             abort(context, exc, "GetQuote")
         try:
-            replayed, clinic = quotes.replay(
-                self.parse_session(stored_request.session, "session."), replay_as_of, saved
-            )
-            replay = convert.estimate_to_proto(replayed)
-            if clinic is not None:
-                response.clinic_version.CopyFrom(convert.clinic_version_to_proto(clinic.ref()))
+            replayed = self._replay(quotes, saved, stored_request, replay_as_of, response.estimate)
+            if replayed.clinic is not None:
+                clinic_ref = replayed.clinic.ref()
+                response.clinic_version.CopyFrom(convert.clinic_version_to_proto(clinic_ref))
         except Exception as exc:  # the saved quote is still returned, with why it cannot replay
             response.replay_error.CopyFrom(status_for_logged(exc, "GetQuote replay"))
             return response
-        if response.estimate.HasField("eligibility"):  # a record of the 271 read when saved
-            replay.eligibility.CopyFrom(response.estimate.eligibility)
-        response.replay.CopyFrom(replay)
-        response.replay_matches = replay == response.estimate
+        response.replay.CopyFrom(replayed.answer)
+        response.replay_matches = replayed.answer == response.estimate
         return response
+
+    def _replay(
+        self,
+        quotes: QuoteService,
+        saved: SavedQuote,
+        stored: pb.EstimateSessionRequest,
+        as_of: datetime,
+        answered: pb.Estimate,
+    ) -> _Replay:
+        """The saved request priced again with the rules known at `as_of` and the clinic
+        version it was saved with; on the wire it carries the saved 271 check over (a record
+        of the 271 read when saved, which the replay does not read again)."""
+        session = self.parse_session(stored.session, "session.")
+        estimate, clinic = quotes.replay(session, as_of, saved)
+        answer = convert.estimate_to_proto(estimate)
+        if answered.HasField("eligibility"):
+            answer.eligibility.CopyFrom(answered.eligibility)
+        return _Replay(session, estimate, clinic, answer)
 
     def GetQuoteFhir(
         self, request: pb.GetQuoteFhirRequest, context: grpc.ServicerContext
@@ -122,12 +136,8 @@ class QuotingServicer(EstimatorServicer):
         from service.interop.fhir import pct  # fhir.resources loads only when asked for
 
         response, stored_request, replay_as_of = _saved_to_proto(saved)
-        session = self.parse_session(stored_request.session, "session.")
-        estimate, clinic_version = quotes.replay(session, replay_as_of, saved)
-        replay = convert.estimate_to_proto(estimate)
-        if response.estimate.HasField("eligibility"):
-            replay.eligibility.CopyFrom(response.estimate.eligibility)
-        if replay != response.estimate:
+        replayed = self._replay(quotes, saved, stored_request, replay_as_of, response.estimate)
+        if replayed.answer != response.estimate:
             raise EstimateUnavailableError(
                 "QUOTE_NO_LONGER_REPLAYS",
                 f"saved quote {saved.id} no longer prices the same with the rules known when "
@@ -138,14 +148,21 @@ class QuotingServicer(EstimatorServicer):
             pct.SavedQuote(
                 quote_id=saved.id,
                 created_at=saved.created_at,
-                request=session,
-                estimate=estimate,
-                clinic=_rendering_clinic(self._quoter.clinic, clinic_version, session),
+                request=replayed.session,
+                estimate=replayed.estimate,
+                clinic=_rendering_clinic(self._quoter.clinic, replayed.clinic, replayed.session),
             )
         )
         body = struct_pb2.Struct()
         body.update(json.loads(pct.to_json(resource)))
         return pb.GetQuoteFhirResponse(resource_type=resource.get_resource_type(), resource=body)
+
+
+class _Replay(NamedTuple):
+    session: SessionRequest
+    estimate: Estimate
+    clinic: ClinicVersion | None
+    answer: pb.Estimate  # the estimate as the wire carries it, compared with the saved one
 
 
 def _rendering_clinic(

@@ -179,7 +179,7 @@ def _bounded(fig: Figure | None, what: str) -> Figure | None:
         return fig
     limit = MAX_VISITS if what == "visit limit" else MAX_CENTS
     if fig.value > limit:
-        shown = plural(limit, "visit") if what == "visit limit" else format_usd(limit)
+        shown = _money_or_count(limit, what)
         raise InvalidRequestError(
             [
                 FieldViolation(
