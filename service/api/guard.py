@@ -44,6 +44,7 @@ class RequestGuard(_ServerInterceptor):
 
     def __init__(self, limits: Mapping[str, int]) -> None:
         self._limits = dict(limits)
+        self._wrapped: dict[str, tuple[grpc.RpcMethodHandler[Any, Any], Any]] = {}
 
     def intercept_service(
         self,
@@ -54,6 +55,18 @@ class RequestGuard(_ServerInterceptor):
         if handler is None or handler.request_deserializer is None or handler.request_streaming:
             return handler  # streaming requests (reflection) are not ours to check
         method: str = handler_call_details.method
+        cached = self._wrapped.get(method)  # built once per method: interceptors run per call
+        if cached is not None and cached[0] is handler:
+            wrapped: grpc.RpcMethodHandler[Any, Any] = cached[1]
+            return wrapped
+        wrapped = self._wrap(method, handler)
+        self._wrapped[method] = (handler, wrapped)
+        return wrapped
+
+    def _wrap(
+        self, method: str, handler: grpc.RpcMethodHandler[Any, Any]
+    ) -> grpc.RpcMethodHandler[Any, Any]:
+        assert handler.request_deserializer is not None
         decode = self._decoder(method, handler.request_deserializer)
         if handler.unary_unary is not None:
             return grpc.unary_unary_rpc_method_handler(

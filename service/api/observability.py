@@ -26,7 +26,8 @@ import grpc
 from service.api import call_context
 from service.api.estimator import SERVICE_NAME as ESTIMATOR_SERVICE_NAME
 from service.api.payer_rules import SERVICE_NAME as PAYER_RULES_SERVICE_NAME
-from service.observability.metrics import Metrics
+from service.observability.logs import AccessEntry, access_writer
+from service.observability.metrics import PUBLISH_OUTCOMES, QUOTE_OUTCOMES, Metrics
 
 access_log = logging.getLogger("service.access")
 
@@ -39,14 +40,18 @@ QUIET_SERVICES = frozenset({"grpc.health.v1.Health"})
 """Probed every few seconds by load balancers: their access lines are DEBUG, not INFO."""
 
 
+class MethodObserver(Protocol):
+    """What watches each call of one method besides the log: told at start and at the end."""
+
+    def started(self) -> None: ...
+
+    def handled(self, code: grpc.StatusCode, seconds: float, response: Any) -> None: ...
+
+
 class CallObserver(Protocol):
-    """What watches each call besides the log (the metrics): told at start and at the end."""
+    """Watches calls (the metrics); bound once per method, so per-call work stays small."""
 
-    def started(self, service: str, method: str) -> None: ...
-
-    def handled(
-        self, service: str, method: str, code: grpc.StatusCode, seconds: float, response: Any
-    ) -> None: ...
+    def bind(self, service: str, method: str) -> MethodObserver: ...
 
 
 class SpanFactory(Protocol):
@@ -85,13 +90,19 @@ else:
 
 
 class ObservabilityInterceptor(_ServerInterceptor):
-    """Request id, access log, metrics and span for every unary-unary RPC."""
+    """Request id, access log, metrics and span for every unary-unary RPC.
+
+    The wrapped handler of each method is built once and reused: per call, the interceptor
+    only looks it up, and the call's metadata is read from its context (grpcio runs the
+    interceptors again for every call, so anything built here is per-call cost).
+    """
 
     def __init__(
         self, observers: Sequence[CallObserver] = (), tracer: SpanFactory | None = None
     ) -> None:
         self._observers = tuple(observers)
         self._tracer = tracer
+        self._wrapped: dict[str, tuple[grpc.RpcMethodHandler[Any, Any], Any]] = {}
 
     def intercept_service(
         self,
@@ -101,15 +112,29 @@ class ObservabilityInterceptor(_ServerInterceptor):
         handler = continuation(handler_call_details)
         if handler is None or handler.unary_unary is None:
             return handler  # streaming (reflection) and unknown methods pass through
-        service, method = split_method(handler_call_details.method)
-        metadata = handler_call_details.invocation_metadata
+        full = handler_call_details.method
+        cached = self._wrapped.get(full)
+        if cached is not None and cached[0] is handler:
+            wrapped: grpc.RpcMethodHandler[Any, Any] = cached[1]
+            return wrapped
+        wrapped = self._wrap(full, handler)
+        self._wrapped[full] = (handler, wrapped)
+        return wrapped
+
+    def _wrap(
+        self, full: str, handler: grpc.RpcMethodHandler[Any, Any]
+    ) -> grpc.RpcMethodHandler[Any, Any]:
+        service, method = split_method(full)
         inner = handler.unary_unary
+        assert inner is not None
+        observers = tuple(o.bind(service, method) for o in self._observers)
+        run = self._call
 
         def behavior(request: Any, context: grpc.ServicerContext) -> Any:
             # A fresh context per call: a worker thread's earlier call leaves nothing behind,
             # and what an inner interceptor sets (the identity) is read back from it.
             return contextvars.copy_context().run(
-                self._call, inner, request, context, service, method, metadata
+                run, inner, request, context, service, method, observers
             )
 
         return grpc.unary_unary_rpc_method_handler(
@@ -125,13 +150,14 @@ class ObservabilityInterceptor(_ServerInterceptor):
         context: grpc.ServicerContext,
         service: str,
         method: str,
-        metadata: Sequence[tuple[str, str | bytes]] | None,
+        observers: tuple[MethodObserver, ...],
     ) -> Any:
+        metadata = context.invocation_metadata()
         request_id = request_id_from(metadata)
         call_context.request_id.set(request_id)
         context.send_initial_metadata(((REQUEST_ID_HEADER, request_id),))
-        for observer in self._observers:
-            observer.started(service, method)
+        for observer in observers:
+            observer.started()
         span = (
             self._tracer.rpc_span(service, method, request_id, metadata)
             if self._tracer is not None
@@ -152,9 +178,9 @@ class ObservabilityInterceptor(_ServerInterceptor):
                 seconds = time.perf_counter() - start
                 if record_code is not None:
                     record_code(code)
-                for observer in self._observers:
+                for observer in observers:
                     try:
-                        observer.handled(service, method, code, seconds, response)
+                        observer.handled(code, seconds, response)
                     except Exception:  # a metric never fails the call
                         access_log.exception("call observer failed")
                 _log_access(service, method, code, seconds)
@@ -170,13 +196,28 @@ def _log_access(service: str, method: str, code: grpc.StatusCode, seconds: float
     level = logging.DEBUG if service in QUIET_SERVICES else logging.INFO
     if not access_log.isEnabledFor(level):
         return
+    identity = call_context.identity_id.get()
+    writer = access_writer()
+    if writer is not None and level >= writer.level:
+        writer.access(
+            AccessEntry(
+                time.time(),
+                level,
+                service,
+                method,
+                code.name,
+                seconds,
+                call_context.request_id.get(),
+                identity,
+            )
+        )
+        return
     fields: dict[str, Any] = {
         "grpc_service": service,
         "grpc_method": method,
         "grpc_code": code.name,
         "duration_ms": round(seconds * 1000, 6),
     }
-    identity = call_context.identity_id.get()
     if identity:
         fields["identity_id"] = identity
     access_log.log(
@@ -252,19 +293,36 @@ class MetricsObserver:
     def __init__(self, metrics: Metrics) -> None:
         self._metrics = metrics
 
-    def started(self, service: str, method: str) -> None:
-        self._metrics.started.labels("unary", service, method).inc()
+    def bind(self, service: str, method: str) -> MethodMetrics:
+        return MethodMetrics(self._metrics, service, method)
 
-    def handled(
-        self, service: str, method: str, code: grpc.StatusCode, seconds: float, response: Any
-    ) -> None:
-        metrics = self._metrics
-        metrics.handled.labels("unary", service, method, code.name).inc()
-        metrics.handling.labels("unary", service, method).observe(seconds)
-        if service == ESTIMATOR_SERVICE_NAME:
-            for outcome, count in quote_outcomes(method, code, response).items():
-                metrics.quotes.labels(outcome).inc(count)
-        elif service == PAYER_RULES_SERVICE_NAME:
-            published = publish_outcome(method, code, response)
+
+class MethodMetrics:
+    """The metric series of one method, looked up once: a call only increments them."""
+
+    def __init__(self, metrics: Metrics, service: str, method: str) -> None:
+        self._metrics = metrics
+        self._service, self._method = service, method
+        self._started = metrics.started.labels("unary", service, method)
+        self._handling = metrics.handling.labels("unary", service, method)
+        self._handled: dict[grpc.StatusCode, Any] = {}
+        self._quotes = {o: metrics.quotes.labels(o) for o in QUOTE_OUTCOMES}
+        self._publishes = {o: metrics.publishes.labels(o) for o in PUBLISH_OUTCOMES}
+
+    def started(self) -> None:
+        self._started.inc()
+
+    def handled(self, code: grpc.StatusCode, seconds: float, response: Any) -> None:
+        handled = self._handled.get(code)
+        if handled is None:
+            handled = self._metrics.handled.labels("unary", self._service, self._method, code.name)
+            self._handled[code] = handled
+        handled.inc()
+        self._handling.observe(seconds)
+        if self._service == ESTIMATOR_SERVICE_NAME:
+            for outcome, count in quote_outcomes(self._method, code, response).items():
+                self._quotes[outcome].inc(count)
+        elif self._service == PAYER_RULES_SERVICE_NAME:
+            published = publish_outcome(self._method, code, response)
             if published is not None:
-                metrics.publishes.labels(published).inc()
+                self._publishes[published].inc()

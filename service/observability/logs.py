@@ -16,10 +16,11 @@ import atexit
 import json
 import logging
 import os
+import queue
 import sys
 import threading
 from datetime import UTC, datetime
-from typing import IO, Any, Literal
+from typing import IO, Any, Literal, NamedTuple
 
 from service.api import call_context
 
@@ -113,15 +114,200 @@ def configure_logging(
     """
     if log_format == "json" and stream is None:
         stream = route_stderr()
-    handler: logging.Handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
+    handler = BackgroundLogHandler(stream if stream is not None else sys.stderr)
     handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
     handler.addFilter(RequestIdFilter())
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
+        if isinstance(old, BackgroundLogHandler):
+            old.close()
     root.addHandler(handler)
     root.setLevel(level)
     logging.captureWarnings(True)  # warnings become records in the chosen format
+
+
+class AccessEntry(NamedTuple):
+    """One access-log line, as the RPC's worker thread hands it to the writer: the fields a
+    LogRecord of logger `service.access` would carry, without building that record (an
+    access line per RPC made the record's own work a visible part of a quote's cost)."""
+
+    created: float
+    level: int
+    service: str
+    method: str
+    code: str
+    seconds: float
+    request_id: str
+    identity_id: str
+
+    def message(self) -> str:
+        return f"{self.service}/{self.method} {self.code} {self.seconds * 1000:.1f}ms"
+
+    def extras(self) -> dict[str, Any]:
+        fields: dict[str, Any] = {
+            "grpc_service": self.service,
+            "grpc_method": self.method,
+            "grpc_code": self.code,
+            "duration_ms": round(self.seconds * 1000, 6),
+        }
+        if self.identity_id:
+            fields["identity_id"] = self.identity_id
+        return fields
+
+    def record(self) -> logging.LogRecord:
+        """The LogRecord `logging` would have made (for other formatters, and the tests)."""
+        record = logging.LogRecord(
+            ACCESS_LOGGER, self.level, __file__, 0, self.message(), None, None
+        )
+        record.created = self.created
+        for key, value in self.extras().items():
+            setattr(record, key, value)
+        record.request_id = self.request_id
+        record.identity_id = self.identity_id
+        return record
+
+
+ACCESS_LOGGER = "service.access"
+_ACCESS_LOG = logging.getLogger(ACCESS_LOGGER)
+
+
+def access_text(entry: AccessEntry) -> str:
+    """TextFormatter's line for `entry.record()`, made directly."""
+    level = logging.getLevelName(entry.level)
+    text = f"{utc_timestamp(entry.created)} {level} {ACCESS_LOGGER}: {entry.message()}"
+    text += (
+        f" grpc_service={entry.service} grpc_method={entry.method} grpc_code={entry.code}"
+        f" duration_ms={round(entry.seconds * 1000, 6)}"
+    )
+    if entry.request_id:
+        text += f" request_id={entry.request_id}"
+    if entry.identity_id:
+        text += f" identity_id={entry.identity_id}"
+    return text
+
+
+def access_json(entry: AccessEntry) -> str:
+    """JsonFormatter's line for `entry.record()`, made directly."""
+    line: dict[str, Any] = {
+        "ts": utc_timestamp(entry.created),
+        "level": logging.getLevelName(entry.level),
+        "logger": ACCESS_LOGGER,
+        "message": entry.message(),
+    }
+    if entry.request_id:
+        line["request_id"] = entry.request_id
+    if entry.identity_id:
+        line["identity_id"] = entry.identity_id
+    extras = entry.extras()
+    extras.pop("identity_id", None)
+    line.update(extras)
+    return json.dumps(line, default=str, ensure_ascii=False)
+
+
+def access_writer() -> BackgroundLogHandler | None:
+    """The handler access lines can be queued on directly: the root logger's only handler
+    when `configure_logging` installed it and nothing else listens to `service.access`
+    (its records would then reach only that handler, through its request id filter)."""
+    access = _ACCESS_LOG
+    if access.handlers or not access.propagate or access.filters:
+        return None
+    root = logging.root
+    if len(root.handlers) != 1 or root.filters:
+        return None
+    handler = root.handlers[0]
+    return handler if isinstance(handler, BackgroundLogHandler) else None
+
+
+class BackgroundLogHandler(logging.Handler):
+    """Formats and writes records on one writer thread; the logging thread only queues them.
+
+    Every RPC writes an access line. Written in the RPC's worker thread, each line took the
+    handler's lock, formatted and flushed (a write system call) while the other workers
+    queued behind that lock; here a worker stamps the record (request id, message text) and
+    hands it over, and the writer flushes once per burst of lines. Records keep their order.
+    Closing (and interpreter exit) writes whatever is still queued.
+    """
+
+    _STOP = object()
+
+    def __init__(self, stream: IO[str] | LockedStream) -> None:
+        super().__init__()
+        self._stream = stream
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._write, name="log-writer", daemon=True)
+        self._closed = False
+        self._thread.start()
+        atexit.register(self.close)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        # The message text is made now: its arguments may change after this call returns.
+        record.msg = record.getMessage()
+        record.args = None
+        self._queue.put(record)
+
+    def access(self, entry: AccessEntry) -> None:
+        """Queue one access line; it is written as its LogRecord would be formatted."""
+        self._queue.put(entry)
+
+    def _access(self, entry: AccessEntry) -> str:
+        formatter = self.formatter
+        if isinstance(formatter, JsonFormatter):
+            return access_json(entry)
+        if isinstance(formatter, TextFormatter):
+            return access_text(entry)
+        return self.format(entry.record())
+
+    def flush(self) -> None:
+        """Return once every record queued so far is written (or after 5 s)."""
+        if self._closed or not self._thread.is_alive():
+            return
+        done = threading.Event()
+        self._queue.put(done)
+        done.wait(5.0)
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._queue.put(self._STOP)
+            self._thread.join(timeout=5.0)
+        super().close()
+
+    def _write(self) -> None:
+        get, get_nowait = self._queue.get, self._queue.get_nowait
+        while True:
+            item = get()
+            lines: list[str] = []
+            waiting: list[threading.Event] = []
+            stop = False
+            while True:
+                if item is self._STOP:
+                    stop = True
+                elif isinstance(item, threading.Event):
+                    waiting.append(item)
+                elif isinstance(item, AccessEntry):
+                    lines.append(self._access(item) + "\n")
+                else:
+                    try:
+                        lines.append(self.format(item) + "\n")
+                    except Exception:
+                        self.handleError(item)
+                if len(lines) >= 512:
+                    break
+                try:
+                    item = get_nowait()
+                except queue.Empty:
+                    break
+            if lines:
+                try:
+                    self._stream.write("".join(lines))
+                    self._stream.flush()
+                except Exception:  # a closed or broken stream: nothing else to tell
+                    pass
+            for event in waiting:
+                event.set()
+            if stop:
+                return
 
 
 _routed: LockedStream | None = None

@@ -3,6 +3,7 @@ lines included), UTC times, one access line per call with its request id, no PHI
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import re
@@ -15,8 +16,17 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from massage_estimator.v1 import estimator_pb2 as pb
 from massage_estimator.v1 import estimator_pb2_grpc as pb_grpc
 
-from service.api.observability import request_id_from
-from service.observability.logs import JsonFormatter, TextFormatter, utc_timestamp
+from service.api.observability import _log_access, request_id_from
+from service.observability.logs import (
+    AccessEntry,
+    JsonFormatter,
+    TextFormatter,
+    access_json,
+    access_text,
+    access_writer,
+    configure_logging,
+    utc_timestamp,
+)
 from tests.api.helpers import issue_example
 
 from .helpers import serving
@@ -166,3 +176,46 @@ def test_unknown_log_format_is_bad_usage(tmp_path: Path, value: str) -> None:
     )
     assert result.returncode == 2
     assert "log_format" in result.stderr
+
+
+@pytest.mark.parametrize("identity", ["", "key-7"])
+@pytest.mark.parametrize("request_id", ["", "req-1"])
+@pytest.mark.parametrize("level", [logging.INFO, logging.DEBUG])
+def test_a_queued_access_line_is_the_line_its_record_would_make(
+    identity: str, request_id: str, level: int
+) -> None:
+    """Access lines skip the LogRecord on the RPC's thread; the writer must still write
+    exactly what the text and JSON formatters make of the equivalent record."""
+    entry = AccessEntry(
+        1764571812.345678, level, "pkg.Service", "Method", "OK", 0.0012345, request_id, identity
+    )
+    record = entry.record()
+    assert access_text(entry) == TextFormatter().format(record)
+    assert access_json(entry) == JsonFormatter().format(record)
+    assert json.loads(access_json(entry))["duration_ms"] == 1.2345
+
+
+def test_access_lines_written_through_the_writer_keep_their_order() -> None:
+    root = logging.getLogger()
+    saved, saved_level = list(root.handlers), root.level
+    out = io.StringIO()
+    configure_logging("INFO", "text", out)
+    try:
+        assert access_writer() is not None
+        for n in range(3):
+            logging.getLogger("service.x").info("before %d", n)
+            _log_access("pkg.Service", "Method", grpc.StatusCode.OK, n / 1000)
+        logging.getLogger().handlers[0].flush()
+    finally:
+        for handler in list(root.handlers):
+            root.removeHandler(handler)
+            handler.close()
+        for handler in saved:
+            root.addHandler(handler)
+        root.setLevel(saved_level)
+    lines = out.getvalue().splitlines()
+    assert [line.split(" ", 1)[1].split(":", 1)[0] for line in lines] == [
+        "INFO service.x",
+        "INFO service.access",
+    ] * 3
+    assert "before 2" in lines[4] and "pkg.Service/Method OK 2.0ms" in lines[5]

@@ -67,6 +67,7 @@ class SecurityInterceptor(grpc.ServerInterceptor):  # type: ignore[type-arg]
         self._limiter = limiter
         self._audit = audit
         self._table = PERMISSIONS if table is None else table
+        self._wrapped: dict[str, tuple[grpc.RpcMethodHandler[Any, Any], Any]] = {}
 
     def intercept_service(
         self,
@@ -77,11 +78,21 @@ class SecurityInterceptor(grpc.ServerInterceptor):  # type: ignore[type-arg]
         method = handler_call_details.method
         if handler is None or service_of(method) in OPEN_SERVICES:
             return handler
+        # Each method's guarded handler is built once (grpcio runs interceptors per call);
+        # the credentials are read from each call's own metadata inside it.
+        cached = self._wrapped.get(method)
+        if cached is not None and cached[0] is handler:
+            guarded: grpc.RpcMethodHandler[Any, Any] = cached[1]
+            return guarded
+        guarded = self._guard(method, handler)
+        self._wrapped[method] = (handler, guarded)
+        return guarded
+
+    def _guard(
+        self, method: str, handler: grpc.RpcMethodHandler[Any, Any]
+    ) -> grpc.RpcMethodHandler[Any, Any]:
         if handler.unary_unary is None:  # every guarded RPC is unary; refuse anything else
             return grpc.unary_unary_rpc_method_handler(self._refuse(method))
-        metadata = {k: v for k, v in (handler_call_details.invocation_metadata or ())}
-        header = metadata.get("authorization")
-        authorization = header if isinstance(header, str) else None
         behavior = handler.unary_unary
         permission = self._table.get(method)
 
@@ -89,7 +100,7 @@ class SecurityInterceptor(grpc.ServerInterceptor):  # type: ignore[type-arg]
             caller: list[Identity | None] = [None]  # known once authenticated, for the audit
 
             def run() -> Any:
-                identity = self._identify(method, permission, authorization, context)
+                identity = self._identify(method, permission, _authorization(context), context)
                 caller[0] = identity
                 if identity is not None and permission is not None:
                     self._authorize(method, identity, permission, request, context)
@@ -233,6 +244,15 @@ class SecurityInterceptor(grpc.ServerInterceptor):  # type: ignore[type-arg]
             )
 
         return refuse
+
+
+def _authorization(context: grpc.ServicerContext) -> str | None:
+    """The call's `authorization` metadata value (the last one sent), when it is text."""
+    found: str | bytes | None = None
+    for key, value in context.invocation_metadata() or ():
+        if key == "authorization":
+            found = value
+    return found if isinstance(found, str) else None
 
 
 def _detail(request: Any, response: Any) -> str:
