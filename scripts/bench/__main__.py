@@ -128,7 +128,7 @@ class Bench:
 
     def expect(self, server: Server, method: str, body: Body, size: int | None = None) -> bytes:
         """Probe `body` once through grpcio (grpc-status must be 0) and remember the size."""
-        answer = h2load.probe(server.target, method, body.message)
+        answer = h2load.probe(server.target, method, body.message, metadata=server.metadata)
         if size is not None and len(answer) != size:
             raise BenchError(f"{server.name} answered {len(answer)} bytes, expected {size}")
         self.expected[(server.name, body.path)] = len(answer)
@@ -160,6 +160,7 @@ class Bench:
             streams=streams,
             requests=count,
             cpu=cpu if isinstance(cpu, int) else None,
+            headers=server.headers,
         )
         h2load.check(result, self.expected[(server.name, body.path)], f"{server.name} {method}")
         self.pace[(server.name, method)] = result.per_second

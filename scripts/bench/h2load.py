@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -105,6 +106,7 @@ def run(
     streams: int,
     requests: int,
     cpu: int | None,
+    headers: Sequence[str] = (),
 ) -> H2loadResult:
     """One h2load run of exactly `requests` calls; the rate is calls over its wall time.
 
@@ -128,7 +130,7 @@ def run(
         "-d",
         str(body),
     ]
-    for header in GRPC_HEADERS:
+    for header in (*GRPC_HEADERS, *headers):
         cmd += ["-H", header]
     cmd.append(url)
     done = subprocess.run(pinned(cmd, cpu), capture_output=True, text=True, check=False)
@@ -161,7 +163,13 @@ def check(result: H2loadResult, response_size: int, what: str) -> None:
         raise BenchError(f"{what}: h2load result rejected: " + "; ".join(problems))
 
 
-def probe(target: str, method: str, message: bytes, timeout: float = 120) -> bytes:
+def probe(
+    target: str,
+    method: str,
+    message: bytes,
+    timeout: float = 120,
+    metadata: Sequence[tuple[str, str]] = (),
+) -> bytes:
     """Send one request through grpcio; the answer's bytes, or BenchError naming the
     grpc-status when the server answered an error."""
     with grpc.insecure_channel(
@@ -169,7 +177,7 @@ def probe(target: str, method: str, message: bytes, timeout: float = 120) -> byt
     ) as channel:
         call = channel.unary_unary(method, request_serializer=None, response_deserializer=None)
         try:
-            answer: bytes = call(message, timeout=timeout)
+            answer: bytes = call(message, timeout=timeout, metadata=tuple(metadata) or None)
         except grpc.RpcError as exc:
             code = exc.code()
             raise BenchError(

@@ -77,15 +77,16 @@ def corpus_specs(
     ]
 
 
-def publish(target: str, text: str, source: str, timeout: float) -> float:
+def publish(server: Server, text: str, source: str, timeout: float) -> float:
     """Seconds for one PublishRuleSet call that creates a new version."""
-    with grpc.insecure_channel(target) as channel:
+    with grpc.insecure_channel(server.target) as channel:
         stub = rpb_grpc.PayerRulesServiceStub(channel)  # type: ignore[no-untyped-call]
         t0 = time.perf_counter()
         try:
             answer = stub.PublishRuleSet(
                 rpb.PublishRuleSetRequest(content=text, source=source, published_by="bench"),
                 timeout=timeout,
+                metadata=server.metadata,
             )
         except grpc.RpcError as exc:
             raise BenchError(f"publish failed: {exc.code().name}: {exc.details()}") from None
@@ -168,7 +169,7 @@ def run(
             on_servers(big, sample)
         finally:
             sample.stop()
-        result.publish_sqlite_s = publish(big.target, new_version, "bench-next.yaml", timeout)
+        result.publish_sqlite_s = publish(big, new_version, "bench-next.yaml", timeout)
     finally:
         big.stop(timeout=60)
 
@@ -187,7 +188,7 @@ def run(
             )
             try:
                 result.seed_pg_s = pg.started_s
-                result.publish_pg_s = publish(pg.target, new_version, "bench-next.yaml", timeout)
+                result.publish_pg_s = publish(pg, new_version, "bench-next.yaml", timeout)
             finally:
                 pg.stop(timeout=60)
     except BenchError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -54,6 +55,17 @@ class Server:
     log: Path
     started_s: float = 0.0  # from spawn to answering (SERVING for the service)
     notes: list[str] = field(default_factory=list)
+    token: str = ""  # the API key every call presents (the service's servers)
+
+    @property
+    def metadata(self) -> tuple[tuple[str, str], ...]:
+        """gRPC metadata of an authenticated call (empty for the reference server)."""
+        return (("authorization", f"Bearer {self.token}"),) if self.token else ()
+
+    @property
+    def headers(self) -> tuple[str, ...]:
+        """The same, as h2load header options."""
+        return tuple(f"{key}: {value}" for key, value in self.metadata)
 
     @property
     def target(self) -> str:
@@ -124,6 +136,28 @@ def wait_serving(server: Server, timeout: float, *, health: bool) -> None:
             time.sleep(0.05)
 
 
+PRODUCTION_RATE_LIMIT = "1000000000"
+"""Calls per second (and burst) of the benchmark's API key: the limiter runs on every call,
+as in production, but a load generator's single identity is never refused."""
+
+
+def create_api_key(database_url: str, env: dict[str, str]) -> str:
+    """A new admin API key in the store (`massage-estimator tokens create`); its token."""
+    exe = str(Path(sys.executable).parent / "massage-estimator")
+    cmd = [exe, "tokens", "create", "--name", "bench", "--role", "admin", "--json"]
+    done = subprocess.run(
+        [*cmd, "--database-url", database_url],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+    )
+    if done.returncode != 0:
+        raise BenchError(f"cannot create the benchmark's API key: {done.stderr or done.stdout}")
+    token: str = json.loads(done.stdout)["token"]
+    return token
+
+
 def start_project(
     name: str,
     *,
@@ -134,8 +168,15 @@ def start_project(
     timeout: float,
     extra: Sequence[str] = (),
 ) -> Server:
-    """`massage-estimator serve` with its production defaults (log level, workers, batch
-    size); only the port, the store and the rule files are chosen by the harness."""
+    """`massage-estimator serve` as it is deployed (deploy/k8s): JSON logs, metrics served,
+    authentication on (an API key exists; every call presents it), 16 worker threads, batch
+    limit 1,000. The harness chooses only the ports, the store, the rule files and a rate
+    limit its one identity never reaches."""
+    env = clean_env(
+        MASSAGE_ESTIMATOR_RATE_LIMIT_PER_SECOND=PRODUCTION_RATE_LIMIT,
+        MASSAGE_ESTIMATOR_RATE_LIMIT_BURST=PRODUCTION_RATE_LIMIT,
+    )
+    token = create_api_key(database_url, env)
     port = free_port()
     exe = str(Path(sys.executable).parent / "massage-estimator")
     cmd = pinned(
@@ -148,13 +189,17 @@ def start_project(
             database_url,
             "--rules-dir",
             str(rules_dir),
+            "--log-format",
+            "json",
+            "--metrics-port",
+            str(free_port()),
             *extra,
         ],
         cpu,
     )
     log = log_dir / f"{name}.log"
     t0 = time.perf_counter()
-    server = Server(name, _spawn(name, cmd, log, clean_env()), port, log)
+    server = Server(name, _spawn(name, cmd, log, env), port, log, token=token)
     wait_serving(server, timeout, health=True)
     server.started_s = time.perf_counter() - t0
     return server

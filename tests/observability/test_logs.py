@@ -7,6 +7,7 @@ import io
 import json
 import logging
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -29,7 +30,7 @@ from service.observability.logs import (
 )
 from tests.api.helpers import issue_example
 
-from .helpers import serving
+from .helpers import command, serving
 
 ACCESS_FIELDS = ("grpc_service", "grpc_method", "grpc_code", "duration_ms")
 UTC_TS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
@@ -219,3 +220,28 @@ def test_access_lines_written_through_the_writer_keep_their_order() -> None:
         "INFO service.access",
     ] * 3
     assert "before 2" in lines[4] and "pkg.Service/Method OK 2.0ms" in lines[5]
+
+
+def test_the_access_line_names_the_identity_that_called(tmp_path: Path) -> None:
+    db = tmp_path / "store.db"
+    create = ["tokens", "create", "--name", "booking-web", "--role", "billing", "--json"]
+    created = subprocess.run(
+        [*command(), *create, "--database-url", f"sqlite:///{db}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    key = json.loads(created.stdout)
+    with (
+        serving(db, env={"MASSAGE_ESTIMATOR_LOG_FORMAT": "json"}) as served,
+        grpc.insecure_channel(served.target) as channel,
+    ):
+        stub = pb_grpc.EstimatorServiceStub(channel)  # type: ignore[no-untyped-call]
+        stub.EstimateSession(
+            pb.EstimateSessionRequest(session=issue_example()),
+            metadata=(("authorization", f"Bearer {key['token']}"),),
+            timeout=10,
+        )
+    access = [r for r in served.json_lines() if r["logger"] == "service.access"]
+    assert [r.get("identity_id") for r in access] == [key["id"]]
+    assert key["token"] not in "\n".join(served.snapshot())

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from contextvars import Token
 from datetime import UTC, datetime
 from typing import Any, NoReturn
 
@@ -104,25 +103,14 @@ class SecurityInterceptor(grpc.ServerInterceptor):  # type: ignore[type-arg]
                 caller[0] = identity
                 if identity is not None and permission is not None:
                     self._authorize(method, identity, permission, request, context)
-                resets: list[tuple[Any, Token[Any]]] = [
-                    (
-                        call_context.identity_id,
-                        call_context.identity_id.set(identity.id if identity else ""),
-                    ),
-                    (
-                        call_context.identity_name,
-                        call_context.identity_name.set(identity.name if identity else ""),
-                    ),
-                    (
-                        scope.payer_scope,
-                        scope.payer_scope.set(identity.payer_scope if identity else None),
-                    ),
-                ]
-                try:
-                    return behavior(request, context)
-                finally:
-                    for var, token in reversed(resets):
-                        var.reset(token)
+                # Set, not reset afterwards: the access line (written after the call, by the
+                # outer telemetry interceptor, which runs each call in a context of its own)
+                # names the identity. Every guarded call sets all three first, so nothing of
+                # an earlier call on this worker thread is ever read.
+                call_context.identity_id.set(identity.id if identity else "")
+                call_context.identity_name.set(identity.name if identity else "")
+                scope.payer_scope.set(identity.payer_scope if identity else None)
+                return behavior(request, context)
 
             if permission is None or not permission.audited:
                 return run()
